@@ -1,0 +1,100 @@
+//! Runs the open tools on emitted Verilog: Verilator lint, Yosys synthesis
+//! with check and latch assertions, and Icarus elaboration. A failure
+//! message carries the full command and its output (the marlin habit).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use hdl::design::Design;
+
+/// A fresh directory under cargo's per-test temp dir.
+pub fn scratch(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let line = format!("{cmd:?}");
+    let out = cmd.output().map_err(|e| format!("cannot run {line}: {e}"))?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("command failed ({}): {line}\n{text}", out.status))
+    }
+}
+
+/// Write the files of `top` into `dir`; returns their paths.
+pub fn write_files(design: &Design, top: &str, dir: &Path) -> Vec<PathBuf> {
+    design
+        .files_for(top)
+        .into_iter()
+        .map(|(name, text)| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        })
+        .collect()
+}
+
+/// `verilator --lint-only -Wall`: any output at all is a failure.
+pub fn lint(files: &[PathBuf], top: &str) -> Result<(), String> {
+    let mut cmd = Command::new("verilator");
+    cmd.args(["--lint-only", "-Wall", "--top-module", top]).args(files);
+    let text = run(&mut cmd)?;
+    if text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} printed warnings:\n{text}"))
+    }
+}
+
+/// Yosys: no latch after `proc`, synthesis for iCE40 (memories become block
+/// RAM, which keeps large random configurations quick), then `check -assert`
+/// and no latch cell in the netlist (`check -assert` alone misses latches).
+pub fn yosys(files: &[PathBuf], top: &str) -> Result<(), String> {
+    let reads: Vec<String> = files.iter().map(|f| format!("read_verilog -defer {};", f.display())).collect();
+    let latches = "t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*";
+    let script = format!(
+        "{} hierarchy -check -top {top}; proc; select -assert-none {latches}; synth_ice40 -top {top}; check -assert; select -assert-none {latches}",
+        reads.join(" ")
+    );
+    run(Command::new("yosys").args(["-q", "-p", &script])).map(|_| ())
+}
+
+/// Icarus Verilog elaborates it as Verilog-2005.
+pub fn iverilog(files: &[PathBuf], top: &str, dir: &Path) -> Result<(), String> {
+    let out = dir.join(format!("{top}.vvp"));
+    let mut cmd = Command::new("iverilog");
+    cmd.args(["-g2005", "-Wall", "-s", top, "-o"]).arg(&out).args(files);
+    let text = run(&mut cmd)?;
+    if text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} printed warnings:\n{text}"))
+    }
+}
+
+/// Every check on every module of `design`; all problems in one message.
+pub fn check_design(design: &Design, tag: &str) -> Result<(), String> {
+    let dir = scratch(tag);
+    let mut problems = Vec::new();
+    for m in design.modules() {
+        let files = write_files(design, &m.name, &dir);
+        for r in [lint(&files, &m.name), yosys(&files, &m.name), iverilog(&files, &m.name, &dir)] {
+            if let Err(e) = r {
+                problems.push(format!("module {}: {e}", m.name));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n\n"))
+    }
+}
