@@ -119,5 +119,7 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     let mut d = Design::default();
     let fifo = crate::blocks::axis_fifo::elaborate(&crate::blocks::axis_fifo::AxisFifoParams::from_params(params))?;
     d.add(&fifo)?;
+    let table = crate::blocks::stag_table::elaborate(&crate::blocks::stag_table::StagTableParams::from_params(params))?;
+    d.add(&table)?;
     Ok(d)
 }

@@ -1,0 +1,648 @@
+//! `stag_table`: the STag table of one NIC. Generates STags, answers one
+//! lookup per clock at a fixed latency, and holds migrated (foreign) STags
+//! in a small associative cache with exact LRU eviction.
+//!
+//! The contract (ports, statuses, timing) is `docs/stag_table.md`; the
+//! reference model in `testbench` is written from that page, not from this
+//! file.
+//!
+//! Why it has no busy period after reset: own entries sit in block RAM,
+//! which a reset cannot clear. Instead an allocation counter says how many
+//! entries were ever handed out since reset; an entry at or above it reads
+//! as empty whatever the RAM holds, and freed entries are recycled through
+//! a free-list FIFO (also block RAM, empty at reset by its pointers).
+
+use std::rc::Rc;
+
+use crate::iface::{AxisSpec, Side};
+use crate::ir::{clog2, Block, Expr, Module, ModuleBuilder};
+use crate::params::{self, Params, STAG_INDEX_BITS};
+use crate::Error;
+
+/// Lookup statuses (`lookup_resp_status`).
+pub mod lookup_status {
+    pub const HIT_OWN: u128 = 0;
+    pub const HIT_FOREIGN: u128 = 1;
+    pub const MISS_FOREIGN: u128 = 2;
+    pub const INVALID: u128 = 3;
+    pub const MALFORMED: u128 = 4;
+}
+
+/// Command opcodes (`cmd_op`).
+pub mod op {
+    pub const REGISTER: u128 = 0;
+    pub const INVALIDATE: u128 = 1;
+    pub const DEREGISTER: u128 = 2;
+    pub const INSTALL: u128 = 3;
+    pub const QUERY: u128 = 4;
+    pub const LIST: u128 = 5;
+}
+
+/// Command statuses (`resp_status`).
+pub mod status {
+    pub const OK: u128 = 0;
+    pub const FULL: u128 = 1;
+    pub const DUPLICATE: u128 = 2;
+    pub const UNKNOWN: u128 = 3;
+    pub const MALFORMED: u128 = 4;
+    pub const NOT_FOREIGN: u128 = 5;
+    pub const NOT_OWN: u128 = 6;
+    pub const BAD_OP: u128 = 7;
+}
+
+/// Parameters of a `stag_table`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagTableParams {
+    pub name: String,
+    pub entries: u32,
+    pub foreign_entries: u32,
+    pub nic_id_bits: u32,
+    pub lookup_latency: u32,
+    pub pd_bits: u32,
+    pub len_bits: u32,
+    pub dma_addr_bits: u32,
+}
+
+impl StagTableParams {
+    pub fn from_params(p: &Params) -> Self {
+        StagTableParams {
+            name: "stag_table".into(),
+            entries: p.get32("entries"),
+            foreign_entries: p.get32("foreign-entries"),
+            nic_id_bits: p.get32("nic-id-bits"),
+            lookup_latency: p.get32("lookup-latency"),
+            pd_bits: p.get32("pd-bits"),
+            len_bits: p.get32("len-bits"),
+            dma_addr_bits: p.get32("dma-addr-bits"),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        params::check("entries", self.entries as u64)?;
+        params::check("foreign-entries", self.foreign_entries as u64)?;
+        params::check("nic-id-bits", self.nic_id_bits as u64)?;
+        params::check("lookup-latency", self.lookup_latency as u64)?;
+        params::check("pd-bits", self.pd_bits as u64)?;
+        params::check("len-bits", self.len_bits as u64)?;
+        params::check("dma-addr-bits", self.dma_addr_bits as u64)?;
+        Ok(())
+    }
+
+    /// Bits of the entry index (log2 entries).
+    pub fn entry_bits(&self) -> u32 {
+        clog2(self.entries as u64)
+    }
+
+    /// Width of the packed entry fields: dma_base, va_base, length, pd,
+    /// rights, remote_inv (least significant first).
+    pub fn payload_width(&self) -> u32 {
+        self.dma_addr_bits + 64 + self.len_bits + self.pd_bits + 4 + 1
+    }
+
+    /// Width of a list-stream beat: STag then payload, padded to bytes.
+    pub fn list_width(&self) -> u32 {
+        (32 + self.payload_width()).div_ceil(8) * 8
+    }
+
+    /// The entry fields as (name, width), least significant first.
+    pub fn fields(&self) -> [(&'static str, u32); 6] {
+        [
+            ("dma_base", self.dma_addr_bits),
+            ("va_base", 64),
+            ("length", self.len_bits),
+            ("pd", self.pd_bits),
+            ("rights", 4),
+            ("remote_inv", 1),
+        ]
+    }
+}
+
+/// The pieces of a STag held in a signal.
+struct StagParts {
+    id: Expr,
+    spare: Expr,
+    entry: Expr,
+    key: Expr,
+}
+
+fn stag_parts(p: &StagTableParams, s: &Expr) -> StagParts {
+    let eb = p.entry_bits();
+    let id_lo = 8 + STAG_INDEX_BITS - p.nic_id_bits;
+    StagParts {
+        id: s.slice(31, id_lo),
+        spare: s.slice(id_lo - 1, 8 + eb),
+        entry: s.slice(8 + eb - 1, 8),
+        key: s.slice(7, 0),
+    }
+}
+
+/// Build the module.
+pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
+    p.validate()?;
+    let eb = p.entry_bits();
+    let nb = p.nic_id_bits;
+    let f = p.foreign_entries;
+    let pw = p.payload_width();
+    let spare_bits = STAG_INDEX_BITS - nb - eb;
+
+    let mut m = ModuleBuilder::new(&p.name, "STag table of one NIC: own entries in block RAM, migrated entries in an LRU cache");
+    m.param("ENTRIES", p.entries as u64, "own entries (block RAM), indexed by STag entry bits");
+    m.param("FOREIGN_ENTRIES", f as u64, "migrated-entry cache slots (flip-flops, LRU)");
+    m.param("NIC_ID_BITS", nb as u64, "STag[31 -: NIC_ID_BITS] is the generating NIC");
+    m.param("LOOKUP_LATENCY", p.lookup_latency as u64, "lookup request to answer, in cycles");
+    m.param("PD_BITS", p.pd_bits as u64, "protection domain width");
+    m.param("LEN_BITS", p.len_bits as u64, "region length width");
+    m.param("DMA_ADDR_BITS", p.dma_addr_bits as u64, "host address width");
+
+    // ---- ports ----
+    let _clk = m.input("clk", 1, "");
+    let _rst = m.input("rst", 1, "synchronous, active high");
+    let nic_id = m.input("nic_id", nb, "this NIC's id (a strap)");
+    let lookup_valid = m.input("lookup_valid", 1, "lookup request, one per clock");
+    let lookup_stag = m.input("lookup_stag", 32, "");
+    let lr_valid = m.output("lookup_resp_valid", 1, "answer LOOKUP_LATENCY cycles after the request");
+    let lr_stag = m.output("lookup_resp_stag", 32, "");
+    let lr_status = m.output("lookup_resp_status", 3, "HIT_OWN, HIT_FOREIGN, MISS_FOREIGN, INVALID, MALFORMED");
+    let lr_fields: Vec<Expr> = p.fields().iter().map(|(n, w)| m.output(&format!("lookup_resp_{n}"), *w, "")).collect();
+
+    let cmd_valid = m.input("cmd_valid", 1, "");
+    let cmd_ready = m.output("cmd_ready", 1, "idle and no response pending");
+    let cmd_op = m.input("cmd_op", 3, "REGISTER, INVALIDATE, DEREGISTER, INSTALL, QUERY, LIST");
+    let cmd_stag = m.input("cmd_stag", 32, "");
+    let cmd_fields: Vec<Expr> = p.fields().iter().map(|(n, w)| m.input(&format!("cmd_{n}"), *w, "")).collect();
+    let resp_valid = m.output("resp_valid", 1, "");
+    let resp_ready = m.input("resp_ready", 1, "");
+    let resp_status_o = m.output("resp_status", 3, "");
+    let resp_stag_o = m.output("resp_stag", 32, "generated STag (REGISTER), else the command's");
+    let resp_fields_o: Vec<Expr> = p.fields().iter().map(|(n, w)| m.output(&format!("resp_{n}"), *w, "")).collect();
+    let resp_evicted_o = m.output("resp_evicted", 1, "INSTALL evicted the LRU slot");
+    let resp_count_o = m.output("resp_count", eb + 1, "LIST: entries streamed");
+    let list_spec = AxisSpec { data_width: p.list_width(), keep: false, last: true, user_width: 0 };
+    let list = list_spec.ports(&mut m, "m_axis_list", Side::Manager);
+    let evictions_o = m.output("evictions", 32, "foreign entries evicted since reset (wraps)");
+
+    // ---- storage ----
+    let entries_c = m.localparam("ENTRIES", p.entries as u128, eb + 1, "");
+    let own_mem = m.memory("own_mem", pw + 10, p.entries, "{allocated, valid, key, remote_inv, rights, pd, length, va_base, dma_base}");
+    let alloc_count = m.reg("alloc_count_reg", eb + 1, 0, "entries handed out since reset; those at or above read as empty");
+    let fl_mem = m.memory("free_mem", eb + 8, p.entries, "free list: {next key, entry}");
+    let fl_wr = m.reg("free_wr_ptr_reg", eb + 1, 0, "");
+    let fl_rd = m.reg("free_rd_ptr_reg", eb + 1, 0, "");
+    let fl_head = m.signal("free_head_reg", eb + 8, "free_mem[free_rd_ptr_reg], read every cycle");
+    let evictions = m.reg("evictions_reg", 32, 0, "");
+
+    let slot_valid: Vec<Expr> = (0..f).map(|i| m.reg(&format!("cache_valid_{i}"), 1, 0, "")).collect();
+    let slot_tag: Vec<Expr> = (0..f).map(|i| m.signal(&format!("cache_tag_{i}"), 32, "")).collect();
+    let slot_payload: Vec<Expr> = (0..f).map(|i| m.signal(&format!("cache_payload_{i}"), pw, "")).collect();
+    // lru_row_i[j] = 1: slot i was used more recently than slot j.
+    let lru_row: Vec<Expr> = (0..f).map(|i| m.reg(&format!("lru_row_{i}"), f, 0, "")).collect();
+
+    // ---- lookup, stage 1: compare tags, read the own entry ----
+    let lk = stag_parts(p, &lookup_stag);
+    let l1_valid = m.reg("l1_valid_reg", 1, 0, "stage 1: request in flight");
+    let l1_stag = m.signal("l1_stag_reg", 32, "");
+    let l1_word = m.signal("l1_own_word_reg", pw + 10, "own entry read at the request edge");
+    let l1_in_range = m.signal("l1_in_range_reg", 1, "entry below the allocation counter");
+    let l1_own = m.signal("l1_own_reg", 1, "STag generated by this NIC");
+    let l1_malformed = m.signal("l1_malformed_reg", 1, "spare index bits not zero");
+    let l1_hit = m.reg("l1_hit_reg", f, 0, "one-hot foreign slot hit (tags are unique)");
+    let lookup_match = m.signal("lookup_match", f, "slots whose tag equals lookup_stag");
+    m.assign(
+        &lookup_match,
+        Expr::concat((0..f).rev().map(|i| slot_valid[i as usize].land(slot_tag[i as usize].eq(&lookup_stag)))),
+    );
+    m.sync("lookup stage 1", |b| {
+        b.assign(&l1_valid, &lookup_valid);
+        b.assign(&l1_stag, &lookup_stag);
+        b.assign(&l1_word, own_mem.read(lk.entry.clone()));
+        b.assign(&l1_in_range, lk.entry.zext(eb + 1).lt(&alloc_count));
+        b.assign(&l1_own, lk.id.eq(&nic_id));
+        b.assign(&l1_malformed, lk.spare.ne(Expr::zero(spare_bits)));
+        b.assign(&l1_hit, lookup_match.clone() & lookup_valid.repl(f));
+    });
+
+    // ---- lookup, stage 2: classify and select the entry ----
+    let l1 = stag_parts(p, &l1_stag);
+    let own_hit = m.signal("l1_own_hit", 1, "");
+    m.assign(
+        &own_hit,
+        l1_in_range
+            .land(l1_word.bit(pw + 9))
+            .land(l1_word.bit(pw + 8))
+            .land(l1_word.slice(pw + 7, pw).eq(&l1.key)),
+    );
+    let foreign_hit = m.signal("l1_foreign_hit", 1, "");
+    m.assign(&foreign_hit, l1_hit.red_or());
+    let foreign_payload = m.signal("l1_foreign_payload", pw, "AND-OR select by the one-hot hit");
+    let legs: Vec<Expr> = (0..f).map(|i| l1_hit.bit(i).gate(&slot_payload[i as usize])).collect();
+    m.assign(&foreign_payload, legs.into_iter().reduce(|a, b| a | b).expect("f >= 2"));
+    let st = |v: u128| Expr::lit(v, 3);
+    let l2_status = Expr::mux(
+        &l1_malformed,
+        st(lookup_status::MALFORMED),
+        Expr::mux(
+            &l1_own,
+            Expr::mux(&own_hit, st(lookup_status::HIT_OWN), st(lookup_status::INVALID)),
+            Expr::mux(&foreign_hit, st(lookup_status::HIT_FOREIGN), st(lookup_status::MISS_FOREIGN)),
+        ),
+    );
+    let l1_status = m.signal("l1_status", 3, "the lookup answer's status");
+    m.assign(&l1_status, l2_status);
+    let l1_entry = m.signal("l1_entry", pw, "the entry on a hit, else zero");
+    let own_ok = l1_own.land(&own_hit).land(l1_malformed.lnot());
+    m.assign(
+        &l1_entry,
+        own_ok.gate(&l1_word.slice(pw - 1, 0)) | (l1_own.lnot().land(l1_malformed.lnot())).gate(&foreign_payload),
+    );
+    // Stages 2 .. LATENCY: the answer, then plain delay registers.
+    let mut stage_valid = Vec::new();
+    let mut stage_data = Vec::new();
+    for s in 2..=p.lookup_latency {
+        stage_valid.push(m.reg(&format!("l{s}_valid_reg"), 1, 0, ""));
+        stage_data.push(m.signal(&format!("l{s}_answer_reg"), 3 + 32 + pw, "{status, stag, entry}"));
+    }
+    m.sync("lookup stage 2 and the delay stages", |b| {
+        b.assign(&stage_valid[0], &l1_valid);
+        b.assign(&stage_data[0], Expr::concat([l1_status.clone(), l1_stag.clone(), l1_entry.clone()]));
+        for s in 1..stage_valid.len() {
+            b.assign(&stage_valid[s], &stage_valid[s - 1]);
+            b.assign(&stage_data[s], &stage_data[s - 1]);
+        }
+    });
+    let last = stage_data.last().expect("latency >= 2");
+    m.assign(&lr_valid, stage_valid.last().expect("latency >= 2"));
+    m.assign(&lr_status, last.slice(pw + 34, pw + 32));
+    m.assign(&lr_stag, last.slice(pw + 31, pw));
+    assign_fields(&mut m, p, &lr_fields, last, 0);
+
+    // ---- commands ----
+    const IDLE: u128 = 0;
+    const EXEC: u128 = 1;
+    const INSTALL2: u128 = 2;
+    const LIST_READ: u128 = 3;
+    const LIST_CHECK: u128 = 4;
+    const LIST_FLUSH: u128 = 5;
+    const LIST_DONE: u128 = 6;
+    let state = m.reg("state_reg", 3, IDLE as u128, "command state");
+    let sv = |v: u128| Expr::lit(v, 3);
+    let c_op = m.signal("c_op_reg", 3, "accepted command");
+    let c_stag = m.signal("c_stag_reg", 32, "");
+    let c_payload = m.signal("c_payload_reg", pw, "");
+    let c_in_range = m.signal("c_in_range_reg", 1, "");
+    let c_word = m.signal("c_word_reg", pw + 10, "own_mem read for commands and the list");
+    let list_idx = m.reg("list_idx_reg", eb, 0, "");
+    let list_n = m.reg("list_count_reg", eb + 1, 0, "");
+    let held_valid = m.reg("list_held_valid_reg", 1, 0, "one beat held back to know tlast");
+    let held = m.signal("list_held_reg", p.list_width(), "");
+    let out_valid = m.reg("list_out_valid_reg", 1, 0, "");
+    let out_data = m.signal("list_out_data_reg", p.list_width(), "");
+    let out_last = m.signal("list_out_last_reg", 1, "");
+    let victim = m.signal("victim_reg", f, "one-hot slot chosen for the install");
+    let evicted = m.signal("evicted_reg", 1, "");
+    let r_valid = m.reg("resp_valid_reg", 1, 0, "");
+    let r_status = m.signal("resp_status_reg", 3, "");
+    let r_stag = m.signal("resp_stag_reg", 32, "");
+    let r_payload = m.signal("resp_payload_reg", pw, "");
+    let r_evicted = m.signal("resp_evicted_reg", 1, "");
+    let r_count = m.signal("resp_count_reg", eb + 1, "");
+
+    let accept = m.signal("cmd_accept", 1, "");
+    let idle = state.eq(sv(IDLE));
+    m.assign(&cmd_ready, idle.land(r_valid.lnot()));
+    m.assign(&accept, cmd_valid.land(&cmd_ready));
+    let cmd_in = stag_parts(p, &cmd_stag);
+    let rd_addr = m.signal("c_rd_addr", eb, "own_mem address of the command read port");
+    m.assign(&rd_addr, Expr::mux(&idle, cmd_in.entry.clone(), list_idx.clone()));
+
+    let cp = stag_parts(p, &c_stag);
+    let c_own = m.signal("c_own", 1, "");
+    let c_malformed = m.signal("c_malformed", 1, "");
+    let c_match = m.signal("c_match", 1, "allocated own entry with this key");
+    let c_live = m.signal("c_live", 1, "... and valid");
+    let c_hit = m.signal("c_hit", f, "slots whose tag equals the command's STag");
+    m.assign(&c_own, cp.id.eq(&nic_id));
+    m.assign(&c_malformed, cp.spare.ne(Expr::zero(spare_bits)));
+    m.assign(&c_match, c_in_range.land(c_word.bit(pw + 9)).land(c_word.slice(pw + 7, pw).eq(&cp.key)));
+    m.assign(&c_live, c_match.land(c_word.bit(pw + 8)));
+    m.assign(&c_hit, Expr::concat((0..f).rev().map(|i| slot_valid[i as usize].land(slot_tag[i as usize].eq(&c_stag)))));
+
+    // Victim: the lowest empty slot, else the least recently used one
+    // (its row is all zero). `x & -x` keeps the lowest set bit.
+    let valid_vec = Expr::concat(slot_valid.iter().rev().cloned());
+    let lru_vec = Expr::concat(lru_row.iter().rev().map(|r| r.eq(Expr::zero(f))));
+    let cand = m.signal("victim_candidates", f, "");
+    m.assign(&cand, Expr::mux(valid_vec.red_and(), lru_vec, !valid_vec.clone()));
+    let victim_next = m.signal("victim_next", f, "");
+    m.assign(&victim_next, cand.clone() & (!cand.clone()).inc());
+
+    let fl_empty = fl_wr.eq(&fl_rd);
+    let full = alloc_count.eq(&entries_c);
+    let new_entry = m.signal("new_entry", eb, "entry for REGISTER");
+    let new_key = m.signal("new_key", 8, "");
+    m.assign(&new_entry, Expr::mux(&fl_empty, alloc_count.slice(eb - 1, 0), fl_head.slice(eb - 1, 0)));
+    m.assign(&new_key, Expr::mux(&fl_empty, Expr::zero(8), fl_head.slice(eb + 7, eb)));
+    let c_payload_in = Expr::concat(cmd_fields.iter().rev().cloned());
+    let list_beat = Expr::concat([
+        Expr::zero(p.list_width() - 32 - pw),
+        c_word.slice(pw - 1, 0),
+        Expr::concat([nic_id.clone(), Expr::zero(spare_bits), list_idx.clone(), c_word.slice(pw + 7, pw)]),
+    ]);
+    let list_last_idx = list_idx.zext(eb + 1).eq(alloc_count.dec());
+    let can_emit = out_valid.lnot().lor(list.sig("tready"));
+    let entry_listed = c_word.bit(pw + 9).land(c_word.bit(pw + 8));
+
+    m.sync("free list head: read every cycle, used one cycle after the command is accepted", |b| {
+        b.assign(&fl_head, fl_mem.read(fl_rd.slice(eb - 1, 0)));
+    });
+
+    // Every response sets every field: what a command does not answer is zero.
+    let respond_with = |b: &mut Block, status: Expr, stag: Expr, payload: Expr, evicted: Expr, count: Expr| {
+        b.assign(&r_valid, Expr::lit(1, 1));
+        b.assign(&r_status, status);
+        b.assign(&r_stag, stag);
+        b.assign(&r_payload, payload);
+        b.assign(&r_evicted, evicted);
+        b.assign(&r_count, count);
+    };
+    let respond = |b: &mut Block, status: u128, stag: Expr, payload: Expr, count: Expr| {
+        respond_with(b, Expr::lit(status, 3), stag, payload, Expr::zero(1), count)
+    };
+    let zero_payload = || Expr::zero(pw);
+    let zero_count = || Expr::zero(eb + 1);
+    let own_word = |alloc: u128, valid: u128, key: Expr, payload: Expr| {
+        Expr::concat([Expr::lit(alloc, 1), Expr::lit(valid, 1), key, payload])
+    };
+
+    m.sync("command state machine", |b| {
+        b.assign(&c_word, own_mem.read(rd_addr.clone()));
+        b.when(resp_ready.land(&r_valid), |b| b.assign(&r_valid, Expr::lit(0, 1)));
+        b.when(list.sig("tready").clone(), |b| b.assign(&out_valid, Expr::lit(0, 1)));
+        b.case(
+            state.clone(),
+            vec![
+                (
+                    vec![IDLE],
+                    Box::new(|b: &mut Block| {
+                        b.when(&accept, |b| {
+                            b.assign(&c_op, &cmd_op);
+                            b.assign(&c_stag, &cmd_stag);
+                            b.assign(&c_payload, c_payload_in.clone());
+                            b.assign(&c_in_range, cmd_in.entry.zext(eb + 1).lt(&alloc_count));
+                            b.assign(&state, sv(EXEC));
+                        });
+                    }),
+                ),
+                (
+                    vec![EXEC],
+                    Box::new(|b: &mut Block| {
+                        b.assign(&state, sv(IDLE));
+                        b.case(
+                            c_op.clone(),
+                            vec![
+                                (
+                                    vec![op::REGISTER],
+                                    Box::new(|b: &mut Block| {
+                                        b.if_else(
+                                            fl_empty.clone().land(full.clone()),
+                                            |b| respond(b, status::FULL, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| {
+                                                b.mem_write(&own_mem, new_entry.clone(), own_word(1, 1, new_key.clone(), c_payload.clone()));
+                                                b.if_else(
+                                                    fl_empty.clone(),
+                                                    |b| b.assign(&alloc_count, alloc_count.inc()),
+                                                    |b| b.assign(&fl_rd, fl_rd.inc()),
+                                                );
+                                                let stag = Expr::concat([nic_id.clone(), Expr::zero(spare_bits), new_entry.clone(), new_key.clone()]);
+                                                respond(b, status::OK, stag, zero_payload(), zero_count());
+                                            },
+                                        );
+                                    }),
+                                ),
+                                (
+                                    vec![op::INVALIDATE],
+                                    Box::new(|b: &mut Block| {
+                                        b.if_else(
+                                            &c_malformed,
+                                            |b| respond(b, status::MALFORMED, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| {
+                                                b.if_else(
+                                                    &c_own,
+                                                    |b| {
+                                                        b.if_else(
+                                                            &c_live,
+                                                            |b| {
+                                                                b.mem_write(&own_mem, cp.entry.clone(), own_word(1, 0, cp.key.clone(), c_word.slice(pw - 1, 0)));
+                                                                respond(b, status::OK, c_stag.clone(), zero_payload(), zero_count());
+                                                            },
+                                                            |b| respond(b, status::UNKNOWN, c_stag.clone(), zero_payload(), zero_count()),
+                                                        );
+                                                    },
+                                                    |b| {
+                                                        // The slot itself is cleared by the cache process.
+                                                        let st = Expr::mux(c_hit.red_or(), Expr::lit(status::OK, 3), Expr::lit(status::UNKNOWN, 3));
+                                                        respond_with(b, st, c_stag.clone(), zero_payload(), Expr::zero(1), zero_count());
+                                                    },
+                                                );
+                                            },
+                                        );
+                                    }),
+                                ),
+                                (
+                                    vec![op::DEREGISTER],
+                                    Box::new(|b: &mut Block| {
+                                        b.if_else(
+                                            &c_malformed,
+                                            |b| respond(b, status::MALFORMED, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| b.if_else(
+                                                c_own.lnot(),
+                                                |b| respond(b, status::NOT_OWN, c_stag.clone(), zero_payload(), zero_count()),
+                                                |b| b.if_else(
+                                                    &c_match,
+                                                    |b| {
+                                                        b.mem_write(&own_mem, cp.entry.clone(), own_word(0, 0, cp.key.clone(), c_word.slice(pw - 1, 0)));
+                                                        b.mem_write(&fl_mem, fl_wr.slice(eb - 1, 0), Expr::concat([cp.key.inc(), cp.entry.clone()]));
+                                                        b.assign(&fl_wr, fl_wr.inc());
+                                                        respond(b, status::OK, c_stag.clone(), zero_payload(), zero_count());
+                                                    },
+                                                    |b| respond(b, status::UNKNOWN, c_stag.clone(), zero_payload(), zero_count()),
+                                                ),
+                                            ),
+                                        );
+                                    }),
+                                ),
+                                (
+                                    vec![op::INSTALL],
+                                    Box::new(|b: &mut Block| {
+                                        b.if_else(
+                                            &c_malformed,
+                                            |b| respond(b, status::MALFORMED, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| b.if_else(
+                                                &c_own,
+                                                |b| respond(b, status::NOT_FOREIGN, c_stag.clone(), zero_payload(), zero_count()),
+                                                |b| b.if_else(
+                                                    c_hit.red_or(),
+                                                    |b| respond(b, status::DUPLICATE, c_stag.clone(), zero_payload(), zero_count()),
+                                                    |b| {
+                                                        // Phase 1: the cache process clears the victim now;
+                                                        // phase 2 writes it at the next edge.
+                                                        b.assign(&victim, &victim_next);
+                                                        b.assign(&evicted, valid_vec.red_and());
+                                                        b.when(valid_vec.red_and(), |b| b.assign(&evictions, evictions.inc()));
+                                                        b.assign(&state, sv(INSTALL2));
+                                                    },
+                                                ),
+                                            ),
+                                        );
+                                    }),
+                                ),
+                                (
+                                    vec![op::QUERY],
+                                    Box::new(|b: &mut Block| {
+                                        b.if_else(
+                                            &c_malformed,
+                                            |b| respond(b, status::MALFORMED, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| b.if_else(
+                                                c_own.lnot(),
+                                                |b| respond(b, status::NOT_OWN, c_stag.clone(), zero_payload(), zero_count()),
+                                                |b| b.if_else(
+                                                    &c_live,
+                                                    |b| respond(b, status::OK, c_stag.clone(), c_word.slice(pw - 1, 0), zero_count()),
+                                                    |b| respond(b, status::UNKNOWN, c_stag.clone(), zero_payload(), zero_count()),
+                                                ),
+                                            ),
+                                        );
+                                    }),
+                                ),
+                                (
+                                    vec![op::LIST],
+                                    Box::new(|b: &mut Block| {
+                                        b.assign(&list_idx, Expr::zero(eb));
+                                        b.assign(&list_n, Expr::zero(eb + 1));
+                                        b.assign(&held_valid, Expr::lit(0, 1));
+                                        b.if_else(
+                                            alloc_count.eq(Expr::zero(eb + 1)),
+                                            |b| respond(b, status::OK, c_stag.clone(), zero_payload(), zero_count()),
+                                            |b| b.assign(&state, sv(LIST_READ)),
+                                        );
+                                    }),
+                                ),
+                            ],
+                            |b| respond(b, status::BAD_OP, c_stag.clone(), zero_payload(), zero_count()),
+                        );
+                    }),
+                ),
+                (
+                    vec![INSTALL2],
+                    Box::new(|b: &mut Block| {
+                        respond_with(b, Expr::lit(status::OK, 3), c_stag.clone(), zero_payload(), evicted.clone(), zero_count());
+                        b.assign(&state, sv(IDLE));
+                    }),
+                ),
+                (vec![LIST_READ], Box::new(|b: &mut Block| b.assign(&state, sv(LIST_CHECK)))),
+                (
+                    vec![LIST_CHECK],
+                    Box::new(|b: &mut Block| {
+                        // A listed entry waits while the held beat cannot move out.
+                        b.when(entry_listed.lnot().lor(held_valid.lnot()).lor(can_emit.clone()), |b| {
+                            b.when(&entry_listed, |b| {
+                                b.when(&held_valid, |b| {
+                                    b.assign(&out_valid, Expr::lit(1, 1));
+                                    b.assign(&out_data, &held);
+                                    b.assign(&out_last, Expr::lit(0, 1));
+                                });
+                                b.assign(&held, list_beat.clone());
+                                b.assign(&held_valid, Expr::lit(1, 1));
+                                b.assign(&list_n, list_n.inc());
+                            });
+                            b.assign(&list_idx, list_idx.inc());
+                            b.assign(&state, Expr::mux(list_last_idx.clone(), sv(LIST_FLUSH), sv(LIST_READ)));
+                        });
+                    }),
+                ),
+                (
+                    vec![LIST_FLUSH],
+                    Box::new(|b: &mut Block| {
+                        b.if_else(
+                            held_valid.lnot(),
+                            |b| b.assign(&state, sv(LIST_DONE)),
+                            |b| b.when(can_emit.clone(), |b| {
+                                b.assign(&out_valid, Expr::lit(1, 1));
+                                b.assign(&out_data, &held);
+                                b.assign(&out_last, Expr::lit(1, 1));
+                                b.assign(&held_valid, Expr::lit(0, 1));
+                                b.assign(&state, sv(LIST_DONE));
+                            }),
+                        );
+                    }),
+                ),
+                (
+                    vec![LIST_DONE],
+                    Box::new(|b: &mut Block| {
+                        b.when(out_valid.lnot(), |b| {
+                            respond(b, status::OK, c_stag.clone(), zero_payload(), list_n.clone());
+                            b.assign(&state, sv(IDLE));
+                        });
+                    }),
+                ),
+            ],
+            |b| b.assign(&state, sv(IDLE)),
+        );
+    });
+
+    // ---- the cache slots and their LRU rows ----
+    let exec = state.eq(sv(EXEC));
+    let install2 = state.eq(sv(INSTALL2));
+    let clear_hit = exec.land(c_op.eq_lit(op::INVALIDATE)).land(c_own.lnot()).land(c_malformed.lnot());
+    let clear_victim = exec
+        .land(c_op.eq_lit(op::INSTALL))
+        .land(c_own.lnot())
+        .land(c_malformed.lnot())
+        .land(c_hit.red_or().lnot());
+    let touch_install = m.signal("touch_install", f, "one-hot: the slot an install writes now");
+    m.assign(&touch_install, victim.clone() & install2.repl(f));
+    m.sync("cache slots: cleared at EXEC, written at INSTALL2", |b| {
+        for i in 0..f {
+            let iu = i as usize;
+            b.when(clear_hit.land(c_hit.bit(i)).lor(clear_victim.land(victim_next.bit(i))), |b| {
+                b.assign(&slot_valid[iu], Expr::lit(0, 1));
+            });
+            b.when(touch_install.bit(i), |b| {
+                b.assign(&slot_valid[iu], Expr::lit(1, 1));
+                b.assign(&slot_tag[iu], &c_stag);
+                b.assign(&slot_payload[iu], &c_payload);
+            });
+        }
+    });
+    m.sync("LRU matrix: a lookup hit, then an install, makes its slot most recent", |b| {
+        for i in 0..f {
+            let iu = i as usize;
+            let after_lookup = (lru_row[iu].clone() & !l1_hit.clone()) | l1_hit.bit(i).repl(f);
+            let after_install = (after_lookup & !touch_install.clone()) | touch_install.bit(i).repl(f);
+            let not_self = Expr::lit(((1u128 << f) - 1) & !(1u128 << i), f);
+            b.assign(&lru_row[iu], after_install & not_self);
+        }
+    });
+
+    // ---- outputs ----
+    m.assign(&resp_valid, &r_valid);
+    m.assign(&resp_status_o, &r_status);
+    m.assign(&resp_stag_o, &r_stag);
+    assign_fields(&mut m, p, &resp_fields_o, &r_payload, 0);
+    m.assign(&resp_evicted_o, &r_evicted);
+    m.assign(&resp_count_o, &r_count);
+    m.assign(list.sig("tdata"), &out_data);
+    m.assign(list.sig("tvalid"), &out_valid);
+    m.assign(list.sig("tlast"), &out_last);
+    m.assign(&evictions_o, &evictions);
+    Ok(m.finish()?)
+}
+
+/// Drive the entry-field outputs from a packed vector whose entry fields
+/// start at bit `lo`.
+fn assign_fields(m: &mut ModuleBuilder, p: &StagTableParams, outs: &[Expr], packed: &Expr, lo: u32) {
+    let mut at = lo;
+    for ((_, w), out) in p.fields().iter().zip(outs) {
+        m.assign(out, packed.slice(at + w - 1, at));
+        at += w;
+    }
+}
