@@ -218,9 +218,13 @@ impl Expr {
         }
     }
 
-    /// Concatenation, most significant first.
+    /// Concatenation, most significant first. Zero-width constants (an
+    /// empty pad) are dropped, so a block need not special-case them.
     pub fn concat(parts: impl IntoIterator<Item = Expr>) -> Expr {
-        let parts: Vec<Expr> = parts.into_iter().collect();
+        let parts: Vec<Expr> = parts
+            .into_iter()
+            .filter(|p| !matches!(p.node(), E::Const { width: 0, .. }))
+            .collect();
         if parts.len() == 1 {
             return parts.into_iter().next().unwrap();
         }
@@ -1172,7 +1176,15 @@ fn write_expr(s: &mut String, e: &Expr, paren: bool) {
                 UnOp::RedAnd => "&",
                 UnOp::RedXor => "^",
             });
-            write_expr(s, inner, true);
+            // `!|x` does not parse everywhere and `~|x` is another operator:
+            // a unary operand of a unary operator is always parenthesized.
+            if matches!(inner.node(), E::Unary(..)) {
+                s.push('(');
+                write_expr(s, inner, false);
+                s.push(')');
+            } else {
+                write_expr(s, inner, true);
+            }
         }
         E::Binary(op, a, b) => {
             write_expr(s, a, true);
