@@ -45,3 +45,12 @@ fn emit_writes_verilog_and_a_manifest_of_modules_and_ports() {
     assert_eq!(tdata["direction"], "input");
     assert_eq!(tdata["width"], 64);
 }
+
+#[test]
+fn readme_parameter_table_is_the_generated_one() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&hdl::params::markdown_table()),
+        "README.md's parameter table is stale: paste the output of `stag-handoff params`"
+    );
+}
