@@ -48,6 +48,7 @@
 //! ```
 
 mod check;
+pub mod dut;
 mod seed;
 mod sim;
 

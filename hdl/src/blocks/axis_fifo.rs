@@ -1,7 +1,8 @@
 //! `axis_fifo`: a synchronous AXI4-Stream FIFO. The words sit in a memory
 //! that Yosys maps to block RAM (write port plus registered read); an
 //! `axis_register` instance on the output keeps every output registered.
-//! Capacity is `depth` words plus the two beats in flight on the output side.
+//! Capacity is `depth` words plus three beats in flight: the read stage and
+//! the register slice's output and skid registers.
 
 use std::rc::Rc;
 
