@@ -121,5 +121,6 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&fifo)?;
     let table = crate::blocks::stag_table::elaborate(&crate::blocks::stag_table::StagTableParams::from_params(params))?;
     d.add(&table)?;
+    d.add(&crate::blocks::mpa_rx::elaborate(&crate::blocks::mpa_rx::MpaRxParams::from_params(params))?)?;
     Ok(d)
 }

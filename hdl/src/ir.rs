@@ -675,7 +675,13 @@ impl ModuleBuilder {
         let mut c = Checker { m: &m, problems, driven: BTreeMap::new(), read: BTreeSet::new() };
         c.check_all();
         let regs = c.regs();
-        let problems = c.problems;
+        // One mistake in a loop repeats: report each problem once.
+        let mut problems: Vec<String> = Vec::new();
+        for p in c.problems {
+            if !problems.contains(&p) {
+                problems.push(p);
+            }
+        }
         if !problems.is_empty() {
             return Err(ElabError { module: m.name.clone(), problems });
         }

@@ -1,4 +1,7 @@
 //! Hardware blocks: one per file, each `params -> validate -> elaborate`.
 
 pub mod axis_fifo;
+pub mod crc32c;
+pub mod mpa_rx;
 pub mod axis_register;
+pub mod stag_table;
