@@ -49,6 +49,7 @@
 
 mod check;
 pub mod dut;
+pub mod models;
 mod seed;
 mod sim;
 
