@@ -12,6 +12,8 @@ mod builder;
 mod error;
 mod model;
 
+pub mod iwarp;
+
 use std::path::PathBuf;
 
 pub use builder::{
