@@ -15,6 +15,7 @@ declare -A PKG=(
     [tshark]=tshark
     [g++]=g++
     [make]=make
+    [jq]=jq
 )
 missing=()
 for tool in "${!PKG[@]}"; do

@@ -9,6 +9,8 @@ use anyhow::Context;
 use clap::{Arg, ArgMatches, Command};
 use hdl::params::{Params, PARAMS};
 
+mod synth;
+
 fn param_args() -> Vec<Arg> {
     PARAMS
         .iter()
@@ -42,6 +44,7 @@ fn cli() -> Command {
                 .args(param_args()),
         )
         .subcommand(Command::new("params").about("Print the generator parameters as a Markdown table"))
+        .subcommand(synth::command().args(param_args()))
 }
 
 /// The parameter values given on the command line (defaults elsewhere).
@@ -64,6 +67,7 @@ fn run() -> anyhow::Result<()> {
             }
         }
         Some(("params", _)) => print!("{}", hdl::params::markdown_table()),
+        Some(("synth", m)) => synth::run(m, &params_from(m)?)?,
         _ => unreachable!("subcommand required"),
     }
     Ok(())

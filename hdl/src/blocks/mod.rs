@@ -4,4 +4,5 @@ pub mod axis_fifo;
 pub mod crc32c;
 pub mod mpa_rx;
 pub mod axis_register;
+pub mod synth_wrapper;
 pub mod stag_table;
