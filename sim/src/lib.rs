@@ -12,7 +12,11 @@ mod builder;
 mod error;
 mod model;
 
+pub mod axi;
+pub mod axis;
+pub mod hostmem;
 pub mod iwarp;
+pub mod pattern;
 
 use std::path::PathBuf;
 
