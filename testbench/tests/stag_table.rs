@@ -30,6 +30,15 @@ fn small() -> StagConfig {
     }
 }
 
+/// `small()` at lookup latency 3 (foreign fields in block RAM, payload port
+/// busy the edge after a lookup).
+fn small_lat3() -> StagConfig {
+    StagConfig {
+        lookup_latency: 3,
+        ..small()
+    }
+}
+
 /// The random tests' three parameter sets (the first is `small()`).
 fn random_sets() -> [(&'static str, StagConfig); 3] {
     [
@@ -269,6 +278,78 @@ impl Tb {
     async fn lookup_status(&self, stag: u32) -> LookupStatus {
         self.lookup(stag).await.status
     }
+
+    /// Drive edges a-`pre` ..= a+`post` from `f(j, inputs)` (j relative to
+    /// a), where a is the edge that accepts the command `f` raises at j = 0
+    /// (the table must be idle; `cmd_valid` is dropped after j = 0).
+    /// Returns what the DUT presented at each edge, `obs[j + pre]`.
+    async fn script(&self, pre: i64, post: i64, f: impl Fn(i64, &mut Inputs)) -> Script {
+        let o = self.edge().await;
+        assert!(
+            o.cmd_ready,
+            "cycle {}: script needs an idle table",
+            self.cycle()
+        );
+        let a = self.cycle() as i64 + pre + 1;
+        let mut obs = Vec::new();
+        for j in -pre..=post {
+            self.set(|i| {
+                i.cmd_valid = false;
+                f(j, i);
+                assert!(
+                    i.cmd_valid == (j == 0),
+                    "the script's command at j = 0 only"
+                );
+            });
+            let o = self.edge().await;
+            assert_eq!(self.cycle() as i64, a + j);
+            if j == 0 {
+                assert!(o.cmd_ready, "cycle {}: command not accepted", self.cycle());
+            }
+            obs.push(o);
+        }
+        self.set(|i| {
+            i.cmd_valid = false;
+            i.lookup_valid = false;
+            i.resp_ready = true;
+            i.list_tready = true;
+        });
+        Script {
+            a: a as u64,
+            pre,
+            obs,
+        }
+    }
+}
+
+/// What [`Tb::script`] saw.
+struct Script {
+    /// The accept edge.
+    a: u64,
+    pre: i64,
+    obs: Vec<Observed>,
+}
+
+impl Script {
+    /// What the DUT presented at edge a+j.
+    fn at(&self, j: i64) -> &Observed {
+        &self.obs[(j + self.pre) as usize]
+    }
+    /// The first j at which `resp_valid` was sampled high.
+    fn answered(&self) -> Option<i64> {
+        (0..self.obs.len() as i64 - self.pre).find(|&j| self.at(j).resp_valid)
+    }
+}
+
+/// Whether the payload port is free for QUERY and LIST at edge j, when
+/// `lookup(j)` says whether a lookup is requested at edge j (the contract:
+/// busy when a lookup is requested at j (LATENCY 2) or at j-1 (3 and up)).
+fn port_free(latency: u32, lookup: impl Fn(i64) -> bool, j: i64) -> bool {
+    if latency == 2 {
+        !lookup(j)
+    } else {
+        !lookup(j - 1)
+    }
 }
 
 /// Run `body` on a fresh `cfg` table right after a reset, with the checker
@@ -323,7 +404,11 @@ fn register_until_full_then_list() {
                     (Status::OK, Stag(tb.own(n, 0))),
                     "{d:?}"
                 );
-                assert_eq!(d.answered, d.accepted + 2, "REGISTER answers at a+2: {d:?}");
+                assert_eq!(
+                    d.answered,
+                    d.accepted + 3,
+                    "REGISTER raises resp_valid at a+2 (sampled at a+3): {d:?}"
+                );
                 assert_eq!(
                     (d.resp.entry, d.resp.evicted, d.resp.count),
                     (Entry::default(), false, 0)
@@ -587,13 +672,13 @@ fn install_statuses_lru_eviction_and_count() {
             );
             assert_eq!(
                 d.answered,
-                d.accepted + 3,
-                "a successful INSTALL answers at a+3: {d:?}"
+                d.accepted + 4,
+                "a successful INSTALL raises resp_valid at a+3 (sampled at a+4): {d:?}"
             );
         }
         let d = tb.cmd(Op::INSTALL, f[3], tb.entry(50)).await;
         assert_eq!(d.resp.status, Status::DUPLICATE);
-        assert_eq!(d.answered, d.accepted + 2);
+        assert_eq!(d.answered, d.accepted + 3, "DUPLICATE commits at a+2");
         assert_eq!(
             tb.status(Op::INSTALL, tb.own(0, 0)).await,
             Status::NOT_FOREIGN
@@ -670,12 +755,11 @@ fn query_statuses() {
                 ..CmdResp::default()
             }
         );
-        assert_eq!(d.answered, d.accepted + 2);
-        assert_eq!(
-            tb.status(Op::QUERY, s ^ 0x01).await,
-            Status::UNKNOWN,
-            "stale key"
-        );
+        // No lookups: the payload port is free at a+2, answer raised at a+3.
+        assert_eq!(d.answered, d.accepted + 4, "QUERY OK with the port free");
+        let d = tb.cmd(Op::QUERY, s ^ 0x01, Entry::default()).await;
+        assert_eq!(d.resp.status, Status::UNKNOWN, "stale key");
+        assert_eq!(d.answered, d.accepted + 3, "QUERY not found: answer at a+2");
         assert_eq!(
             tb.status(Op::QUERY, tb.own(4, 0)).await,
             Status::UNKNOWN,
@@ -739,10 +823,10 @@ fn updates_visible_to_a_lookup_at_the_next_edge() {
         let d = tb.cmd_look(Op::REGISTER, 0, tb.entry(1), Some(s)).await;
         assert_eq!(d.accepted, 3, "no busy period after reset");
         assert_eq!(d.resp.stag, Stag(s));
-        assert_eq!(d.answered, d.accepted + 2);
-        // Commit at a+1: the lookup at a+1 still misses, the one at a+2 hits.
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::INVALID);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_OWN);
+        assert_eq!(d.answered, d.accepted + 3);
+        // Commit at a+2: the lookup at a+2 still misses, the one at a+3 hits.
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::INVALID);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::HIT_OWN);
         assert_eq!(at(&d, d.answered + 1), LookupStatus::HIT_OWN);
         for k in d.accepted..=d.answered + 2 {
             at(&d, k); // one answer per request edge, no gaps
@@ -751,8 +835,13 @@ fn updates_visible_to_a_lookup_at_the_next_edge() {
         let d = tb
             .cmd_look(Op::INVALIDATE, s, Entry::default(), Some(s))
             .await;
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::HIT_OWN);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::INVALID);
+        assert_eq!(
+            d.answered,
+            d.accepted + 3,
+            "lookups every edge never stall INVALIDATE"
+        );
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_OWN);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::INVALID);
 
         let d = tb
             .cmd_look(Op::DEREGISTER, s, Entry::default(), Some(s))
@@ -761,28 +850,35 @@ fn updates_visible_to_a_lookup_at_the_next_edge() {
         let s1 = tb.own(0, 1);
         let d = tb.cmd_look(Op::REGISTER, 0, tb.entry(2), Some(s1)).await;
         assert_eq!(d.resp.stag, Stag(s1));
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::INVALID);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_OWN);
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::INVALID);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::HIT_OWN);
 
         let d = tb
             .cmd_look(Op::DEREGISTER, s1, Entry::default(), Some(s1))
             .await;
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::HIT_OWN);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::INVALID);
+        assert_eq!(d.answered, d.accepted + 3);
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_OWN);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::INVALID);
 
-        // Install: written at a+2, so the lookup at a+3 is the first hit.
+        // Install: written at a+3, so the lookup at a+4 is the first hit.
         let f = tb.foreign(2, 2);
         let d = tb.cmd_look(Op::INSTALL, f, tb.entry(3), Some(f)).await;
-        assert_eq!(d.answered, d.accepted + 3);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::MISS_FOREIGN);
-        assert_eq!(at(&d, d.accepted + 3), LookupStatus::HIT_FOREIGN);
+        assert_eq!(d.answered, d.accepted + 4);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::MISS_FOREIGN);
+        assert_eq!(at(&d, d.accepted + 4), LookupStatus::HIT_FOREIGN);
         let d = tb
             .cmd_look(Op::INVALIDATE, f, Entry::default(), Some(f))
             .await;
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::HIT_FOREIGN);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::MISS_FOREIGN);
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_FOREIGN);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::MISS_FOREIGN);
 
-        // Eviction: the victim is cleared at a+1.
+        // Eviction: the victim is cleared at a+2. The lookups of the LRU
+        // slot's STag start at the accept edge a, so this relies on a use
+        // landing at a+1 not saving the slot (VICTIM_EDGE 1; with 2 it would
+        // be saved: install_timing_* test both boundaries explicitly).
+        if VICTIM_EDGE != 1 {
+            return;
+        }
         for i in 0..8 {
             tb.ok(
                 Op::INSTALL,
@@ -796,8 +892,8 @@ fn updates_visible_to_a_lookup_at_the_next_edge() {
             .cmd_look(Op::INSTALL, tb.foreign(15, 0x30), tb.entry(9), Some(victim))
             .await;
         assert!(d.resp.evicted);
-        assert_eq!(at(&d, d.accepted + 1), LookupStatus::HIT_FOREIGN);
-        assert_eq!(at(&d, d.accepted + 2), LookupStatus::MISS_FOREIGN);
+        assert_eq!(at(&d, d.accepted + 2), LookupStatus::HIT_FOREIGN);
+        assert_eq!(at(&d, d.accepted + 3), LookupStatus::MISS_FOREIGN);
     });
 }
 
@@ -816,8 +912,8 @@ fn command_handshake_holds_response_until_ready() {
         for k in 1..=12 {
             let o = tb.edge().await;
             assert!(!o.cmd_ready, "edge a+{k}: cmd_ready while busy");
-            assert_eq!(o.resp_valid, k >= 2, "edge a+{k}: resp_valid");
-            if k >= 2 {
+            assert_eq!(o.resp_valid, k >= 3, "edge a+{k}: resp_valid");
+            if k >= 3 {
                 assert_eq!(o.resp.stag, Stag(tb.own(0, 0)), "response held stable");
             }
         }
@@ -832,12 +928,14 @@ fn command_handshake_holds_response_until_ready() {
         );
         assert_eq!(tb.cycle(), taken + 1);
         tb.set(|i| i.cmd_valid = false);
-        let o = tb.edge().await;
-        assert!(!o.cmd_ready);
+        for _ in 0..2 {
+            let o = tb.edge().await;
+            assert!(!o.cmd_ready && !o.resp_valid);
+        }
         let o = tb.edge().await;
         assert!(o.resp_valid);
         assert_eq!(o.resp.stag, Stag(tb.own(1, 0)));
-        assert_eq!(a + 16, tb.cycle());
+        assert_eq!(a + 17, tb.cycle());
         let _ = tb.edge().await;
     });
 }
@@ -911,6 +1009,305 @@ fn lookups_back_to_back_one_per_clock() {
     });
 }
 
+/// QUERY of a valid entry while lookups come every edge but the `gaps`
+/// (relative to the accept edge a): it must be answered exactly at e+1,
+/// e = the first edge >= a+2 with the payload port free, i.e. sampled at
+/// a+(e+2); a QUERY that finds nothing is never stalled.
+async fn query_stalls(tb: Rc<Tb>) {
+    let lat = tb.cfg.lookup_latency;
+    let s = tb.register(tb.entry(7)).await;
+    let f = tb.foreign(1, 1);
+    tb.ok(Op::INSTALL, f, tb.entry(8)).await;
+    let patterns: Vec<Vec<i64>> = vec![
+        vec![],
+        vec![0],
+        vec![1],
+        vec![2],
+        vec![3, 4],
+        vec![-1, 0, 5, 9],
+        vec![25],
+        (0..40).filter(|j| j % 7 == 6).collect(),
+    ];
+    for gaps in &patterns {
+        let post = 40;
+        let look = |j: i64| (-3..=post).contains(&j) && !gaps.contains(&j);
+        let sc = tb
+            .script(3, post + 6, |j, i| {
+                i.lookup_valid = look(j);
+                // Own hits (the payload port's other user) and foreign hits.
+                i.lookup_stag = if j % 3 == 0 { f } else { s };
+                if j == 0 {
+                    i.cmd_valid = true;
+                    i.cmd_op = Op::QUERY.0;
+                    i.cmd_stag = s;
+                    i.cmd_entry = tb.entry(99);
+                }
+            })
+            .await;
+        let e = (2..).find(|&j| port_free(lat, look, j)).unwrap();
+        assert_eq!(
+            sc.answered(),
+            Some(e + 2),
+            "latency {lat}, gaps {gaps:?}: QUERY accepted at {} must read the payload at a+{e} \
+             (first free port edge >= a+2) and raise resp_valid at a+{}",
+            sc.a,
+            e + 1
+        );
+        assert_eq!(
+            sc.at(e + 2).resp,
+            CmdResp {
+                status: Status::OK,
+                stag: Stag(s),
+                entry: tb.entry(7),
+                ..CmdResp::default()
+            }
+        );
+        // Lookups kept their one-per-edge answers meanwhile (the checker
+        // compares each); spot-check the own hits that share the port.
+        for j in (lat as i64)..post {
+            let o = sc.at(j);
+            assert_eq!(o.lookup_valid, look(j - lat as i64), "edge a+{j}");
+        }
+    }
+    // Not found: answered at a+2 whatever the lookups do.
+    for stag in [tb.own(3, 0), s ^ 1, f, tb.malformed()] {
+        let sc = tb
+            .script(1, 6, |j, i| {
+                i.lookup_valid = true;
+                i.lookup_stag = s;
+                if j == 0 {
+                    i.cmd_valid = true;
+                    i.cmd_op = Op::QUERY.0;
+                    i.cmd_stag = stag;
+                }
+            })
+            .await;
+        assert_eq!(sc.answered(), Some(3), "QUERY of {:?}", Stag(stag));
+        assert_ne!(sc.at(3).resp.status, Status::OK);
+    }
+}
+
+#[test]
+fn query_stalled_by_lookups_latency_2() {
+    run_tb("stag_table_query_stall_lat2", small(), query_stalls);
+}
+
+#[test]
+fn query_stalled_by_lookups_latency_3() {
+    run_tb("stag_table_query_stall_lat3", small_lat3(), query_stalls);
+}
+
+/// LIST while lookups come every edge except every 6th from a+30 on: no
+/// payload read before the first gap, the n-th beat only after n free
+/// port edges, contents, order, tlast, count, and the answer at the edge
+/// after the one that took the last beat.
+async fn list_under_lookups(tb: Rc<Tb>) {
+    let lat = tb.cfg.lookup_latency;
+    let mut s = vec![];
+    for n in 0..12 {
+        s.push(tb.register(tb.entry(n)).await);
+    }
+    tb.ok(Op::INVALIDATE, s[0], Entry::default()).await;
+    tb.ok(Op::DEREGISTER, s[5], Entry::default()).await;
+    tb.ok(Op::INVALIDATE, s[11], Entry::default()).await;
+    let valid: Vec<usize> = (0..12).filter(|n| ![0, 5, 11].contains(n)).collect();
+    let f = tb.foreign(4, 4);
+    tb.ok(Op::INSTALL, f, tb.entry(50)).await;
+    for tready_every in [1, 3] {
+        let post = 600;
+        let look = |j: i64| j < 30 || (j - 30) % 6 != 0;
+        let sc = tb
+            .script(4, post, |j, i| {
+                i.lookup_valid = look(j);
+                i.lookup_stag = [s[1], f, s[0], s[4]][j.rem_euclid(4) as usize];
+                i.list_tready = j % tready_every == 0;
+                if j == 0 {
+                    i.cmd_valid = true;
+                    i.cmd_op = Op::LIST.0;
+                    i.cmd_stag = 0x77;
+                }
+            })
+            .await;
+        let first_free = (2..).find(|&j| port_free(lat, look, j)).unwrap();
+        let mut beats = vec![];
+        let mut last_taken = None;
+        for j in 1..=post {
+            let o = sc.at(j);
+            let free_before = (2..j).filter(|&k| port_free(lat, look, k)).count();
+            if o.list_tvalid {
+                assert!(
+                    j > first_free,
+                    "cycle {}: beat at a+{j} before any payload read (first free port edge a+{first_free})",
+                    sc.a as i64 + j
+                );
+                assert!(
+                    beats.len() < free_before,
+                    "cycle {}: beat {} presented after {free_before} free port edges",
+                    sc.a as i64 + j,
+                    beats.len() + 1
+                );
+                if j % tready_every == 0 {
+                    beats.push(tb.cfg.decode_list(&o.list_tdata, o.list_tlast));
+                    if o.list_tlast {
+                        last_taken = Some(j);
+                    }
+                }
+            }
+            if o.resp_valid {
+                let l = last_taken.expect("LIST answered before its last beat");
+                assert_eq!(
+                    j,
+                    l + 2,
+                    "resp_valid raised at the edge after the last beat's"
+                );
+                assert_eq!(
+                    o.resp,
+                    CmdResp {
+                        status: Status::OK,
+                        stag: Stag(0x77),
+                        count: valid.len() as u32,
+                        ..CmdResp::default()
+                    }
+                );
+                break;
+            }
+            assert!(
+                j < post,
+                "LIST not answered within {post} edges (tready every {tready_every})"
+            );
+        }
+        let want: Vec<ListBeat> = valid
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| ListBeat {
+                stag: Stag(s[n]),
+                entry: tb.entry(n as u64),
+                pad: 0,
+                last: k == valid.len() - 1,
+            })
+            .collect();
+        assert_eq!(beats, want);
+    }
+}
+
+#[test]
+fn list_under_continuous_lookups_with_gaps_latency_2() {
+    run_tb("stag_table_list_lookups_lat2", small(), list_under_lookups);
+}
+
+#[test]
+fn list_under_continuous_lookups_with_gaps_latency_3() {
+    run_tb(
+        "stag_table_list_lookups_lat3",
+        small_lat3(),
+        list_under_lookups,
+    );
+}
+
+/// A successful INSTALL with all slots full: victim cleared and eviction
+/// counted at a+2, new slot written and resp_valid raised at a+3; the victim
+/// chosen from the recency before edge a+VICTIM_EDGE (docs: "LRU"), so a
+/// lookup use of the LRU slot landing at a+2 (lookup at a+1) never saves
+/// it, and one landing at a+1 (lookup at a) does only if VICTIM_EDGE is 2.
+async fn install_timing(tb: Rc<Tb>) {
+    // (lookup edge of the LRU slot's STag relative to a; saves it?)
+    let cases = [-1i64, 0, 1, 2].map(|t| (t, t + 1 < VICTIM_EDGE as i64));
+    for &(t, saved) in &cases {
+        tb.reset().await;
+        let f: Vec<u32> = (0..9).map(|i| tb.foreign(i, 0x40 + i as u8)).collect();
+        for (i, &fi) in f.iter().enumerate().take(8) {
+            tb.ok(Op::INSTALL, fi, tb.entry(i as u64)).await;
+        }
+        // Slots 0..7 in install order: slot 0 (f[0]) is the LRU, then slot 1.
+        let (victim, other) = if saved { (1, 0) } else { (0, 1) };
+        let ev = tb.edge().await.evictions;
+        let sc = tb
+            .script(2, 8, |j, i| {
+                // t: the touch of f[0]; then the victim at a+2 (still there,
+                // old entry) and a+3 (gone), the new STag at a+3 and a+4.
+                let l = match j {
+                    _ if j == t => Some(f[0]),
+                    2 => Some(f[victim]),
+                    3 => Some(f[victim]),
+                    4 => Some(f[8]),
+                    5 => Some(f[other]),
+                    _ => None,
+                };
+                i.lookup_valid = l.is_some();
+                i.lookup_stag = l.unwrap_or(0);
+                if j == 0 {
+                    i.cmd_valid = true;
+                    i.cmd_op = Op::INSTALL.0;
+                    i.cmd_stag = f[8];
+                    i.cmd_entry = tb.entry(8);
+                }
+            })
+            .await;
+        let ctx = format!("touch of slot 0 at a{t:+} (accept edge {})", sc.a);
+        assert_eq!(sc.answered(), Some(4), "{ctx}: resp_valid raised at a+3");
+        assert_eq!(
+            sc.at(4).resp,
+            CmdResp {
+                status: Status::OK,
+                stag: Stag(f[8]),
+                evicted: true,
+                ..CmdResp::default()
+            },
+            "{ctx}"
+        );
+        // Counted at edge a+2: sampled at a+3.
+        assert_eq!(sc.at(2).evictions, ev, "{ctx}: evictions before a+2");
+        assert_eq!(
+            sc.at(3).evictions,
+            ev + 1,
+            "{ctx}: evictions counted at a+2"
+        );
+        let lk = |j: i64| {
+            let o = sc.at(j + tb.cfg.lookup_latency as i64);
+            assert!(o.lookup_valid, "{ctx}: lookup at a{j:+} answered");
+            o.lookup
+        };
+        if t != 2 {
+            assert_eq!(
+                (lk(2).status, lk(2).entry),
+                (LookupStatus::HIT_FOREIGN, tb.entry(victim as u64)),
+                "{ctx}: the victim (f[{victim}]) is still there for a lookup at a+2"
+            );
+        }
+        assert_eq!(
+            lk(3).status,
+            LookupStatus::MISS_FOREIGN,
+            "{ctx}: f[{victim}] evicted at a+2"
+        );
+        assert_eq!(
+            (lk(4).status, lk(4).entry),
+            (LookupStatus::HIT_FOREIGN, tb.entry(8)),
+            "{ctx}: the new STag written at a+3"
+        );
+        assert_eq!(
+            lk(5).status,
+            LookupStatus::HIT_FOREIGN,
+            "{ctx}: f[{other}] not evicted"
+        );
+        // The new entry took the victim's slot and is the most recently used.
+        assert_eq!(tb.chk.borrow().model().slot_tag(victim), Some(f[8]));
+    }
+}
+
+#[test]
+fn install_timing_and_victim_choice_latency_2() {
+    run_tb("stag_table_install_timing_lat2", small(), install_timing);
+}
+
+#[test]
+fn install_timing_and_victim_choice_latency_3() {
+    run_tb(
+        "stag_table_install_timing_lat3",
+        small_lat3(),
+        install_timing,
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Random tests
 // ---------------------------------------------------------------------------
@@ -930,7 +1327,8 @@ fn random(set: usize) {
     let r = run_random(dut, &cfg, seed, cycles);
     let c = &r.coverage;
     eprintln!(
-        "[{test}] {} cycles in {:.2?}: {:.0} cycles/s; responses {:?}; lookups {:?}; {} list beats, {} evictions, {} resets",
+        "[{test}] {} cycles in {:.2?}: {:.0} cycles/s; responses {:?}; lookups {:?}; {} list beats, {} evictions, {} resets; \
+         payload port busy for a waiting QUERY at {} edges, for a LIST at {}",
         r.cycles,
         r.elapsed,
         r.cycles_per_second(),
@@ -938,7 +1336,9 @@ fn random(set: usize) {
         c.lookups,
         c.list_beats,
         c.evicted_installs,
-        c.resets
+        c.resets,
+        c.query_busy_edges,
+        c.list_busy_edges
     );
     assert!(r.cycles >= cycles);
     if cycles >= 200_000 {
@@ -953,6 +1353,10 @@ fn random(set: usize) {
             c.lookups
         );
         assert!(c.evicted_installs > 0 && c.list_beats > 0 && c.resets > 1);
+        assert!(
+            c.query_busy_edges > 0 && c.list_busy_edges > 0,
+            "lookups never stalled a QUERY or a LIST (SEED={seed})"
+        );
     }
 }
 

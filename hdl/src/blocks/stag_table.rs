@@ -336,10 +336,12 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     const INSTALL2: u128 = 3;
     const QUERY_READ: u128 = 4;
     const QUERY_RESP: u128 = 5;
-    const LIST_READ: u128 = 6;
-    const LIST_CHECK: u128 = 7;
-    const LIST_FLUSH: u128 = 8;
-    const LIST_DONE: u128 = 9;
+    const LIST_TAG: u128 = 6;
+    const LIST_TAGCHK: u128 = 7;
+    const LIST_READ: u128 = 8;
+    const LIST_CHECK: u128 = 9;
+    const LIST_FLUSH: u128 = 10;
+    const LIST_DONE: u128 = 11;
     let state = m.reg("state_reg", 4, IDLE, "command state");
     let sv = |v: u128| Expr::lit(v, 4);
     let c_op = m.signal("c_op_reg", 3, "accepted command");
@@ -352,7 +354,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     let f_malformed = m.signal("f_malformed_reg", 1, "");
     let f_match = m.signal("f_match_reg", 1, "allocated own entry with this key");
     let f_live = m.signal("f_live_reg", 1, "... and valid");
-    let f_hit = m.signal("f_hit_reg", f, "slots whose tag equals the command's STag");
+    let f_hit = m.signal("f_hit_reg", f, "slots whose tag equals the command's STag (at accept)");
     let list_idx = m.reg("list_idx_reg", eb, 0, "");
     let list_n = m.reg("list_count_reg", eb + 1, 0, "");
     let held_valid = m.reg("list_held_valid_reg", 1, 0, "one beat held back to know tlast");
@@ -381,8 +383,11 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     m.sync("payload_mem read port: lookups first", |b| {
         b.assign(&pl_rd, pl_mem.read(Expr::mux(&pl_free, pl_cmd_addr.clone(), pl_lookup_addr.clone())));
     });
-    let c_hit = m.signal("c_hit", f, "");
-    m.assign(&c_hit, Expr::concat((0..f).rev().map(|i| slot_valid[i as usize].land(slot_tag[i as usize].eq(&c_stag)))));
+    // Compared against the command input at the accept edge: the slots
+    // cannot change before EXEC2, and the OR of the hits gets a cycle of
+    // its own.
+    let c_hit = m.signal("c_hit", f, "slots whose tag equals cmd_stag");
+    m.assign(&c_hit, Expr::concat((0..f).rev().map(|i| slot_valid[i as usize].land(slot_tag[i as usize].eq(&cmd_stag)))));
 
     // Victim: the lowest empty slot, else the least recently used one
     // (its row is all zero). `x & -x` keeps the lowest set bit.
@@ -400,46 +405,50 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     m.assign(&new_entry, Expr::mux(&fl_empty, alloc_count.slice(eb - 1, 0), fl_head.slice(eb - 1, 0)));
     m.assign(&new_key, Expr::mux(&fl_empty, Expr::zero(8), fl_head.slice(eb + 7, eb)));
 
-    // EXEC2: what the command answers, from the EXEC1 flags.
+    // EXEC2: what the command answers, from the EXEC1 flags: per opcode a
+    // status of one or two logic levels, then an AND-OR select by the
+    // one-hot opcode (a mux chain here was the critical path).
     let s = |v: u128| Expr::lit(v, 3);
-    let any_hit = f_hit.red_or();
+    let f_any_hit = m.signal("f_any_hit_reg", 1, "some slot holds the command's STag");
+    let f_full = m.signal("f_full_reg", 1, "no free own entry");
+    let c_op_hot = m.signal("c_op_hot_reg", 8, "one-hot c_op_reg");
     let op_is = |v: u128| c_op.eq_lit(v);
+    let hot = |v: u128| c_op_hot.bit(v as u32);
     let unless_malformed = |e: Expr| Expr::mux(&f_malformed, s(status::MALFORMED), e);
     let own_only = |e: Expr| unless_malformed(Expr::mux(&f_own, e, s(status::NOT_OWN)));
+    let per_op: Vec<(u128, Expr, Expr)> = vec![
+        // (op, status, ok)
+        (op::REGISTER, Expr::mux(&f_full, s(status::FULL), s(status::OK)), f_full.lnot()),
+        (
+            op::INVALIDATE,
+            unless_malformed(Expr::mux(Expr::mux(&f_own, f_live.clone(), f_any_hit.clone()), s(status::OK), s(status::UNKNOWN))),
+            f_malformed.lnot().land(Expr::mux(&f_own, f_live.clone(), f_any_hit.clone())),
+        ),
+        (
+            op::DEREGISTER,
+            own_only(Expr::mux(&f_match, s(status::OK), s(status::UNKNOWN))),
+            f_malformed.lnot().land(&f_own).land(&f_match),
+        ),
+        (
+            op::INSTALL,
+            unless_malformed(Expr::mux(&f_own, s(status::NOT_FOREIGN), Expr::mux(&f_any_hit, s(status::DUPLICATE), s(status::OK)))),
+            f_malformed.lnot().land(f_own.lnot()).land(f_any_hit.lnot()),
+        ),
+        (
+            op::QUERY,
+            own_only(Expr::mux(&f_live, s(status::OK), s(status::UNKNOWN))),
+            f_malformed.lnot().land(&f_own).land(&f_live),
+        ),
+        (op::LIST, s(status::OK), Expr::lit(1, 1)),
+    ];
     let verdict = m.signal("c_status", 3, "the command's status at EXEC2");
+    let bad_op = (6..8).map(|v| hot(v).gate(&s(status::BAD_OP)));
     m.assign(
         &verdict,
-        Expr::mux(
-            op_is(op::REGISTER),
-            Expr::mux(fl_empty.land(&full), s(status::FULL), s(status::OK)),
-            Expr::mux(
-                op_is(op::INVALIDATE),
-                unless_malformed(Expr::mux(
-                    Expr::mux(&f_own, f_live.clone(), any_hit.clone()),
-                    s(status::OK),
-                    s(status::UNKNOWN),
-                )),
-                Expr::mux(
-                    op_is(op::DEREGISTER),
-                    own_only(Expr::mux(&f_match, s(status::OK), s(status::UNKNOWN))),
-                    Expr::mux(
-                        op_is(op::INSTALL),
-                        unless_malformed(Expr::mux(
-                            &f_own,
-                            s(status::NOT_FOREIGN),
-                            Expr::mux(&any_hit, s(status::DUPLICATE), s(status::OK)),
-                        )),
-                        Expr::mux(
-                            op_is(op::QUERY),
-                            own_only(Expr::mux(&f_live, s(status::OK), s(status::UNKNOWN))),
-                            Expr::mux(op_is(op::LIST), s(status::OK), s(status::BAD_OP)),
-                        ),
-                    ),
-                ),
-            ),
-        ),
+        per_op.iter().map(|(v, st, _)| hot(*v).gate(st)).chain(bad_op).reduce(|x, y| x | y).expect("ops"),
     );
-    let ok = verdict.eq(s(status::OK));
+    let ok = m.signal("c_ok", 1, "the command succeeds at EXEC2");
+    m.assign(&ok, per_op.iter().map(|(v, _, k)| hot(*v).land(k)).reduce(|x, y| x.lor(y)).expect("ops"));
     let c_payload_in = Expr::concat(cmd_fields.iter().rev().cloned());
     let list_beat = Expr::concat([
         Expr::zero(p.list_width() - 32 - pw),
@@ -454,6 +463,16 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
         b.assign(&fl_head, fl_mem.read(fl_rd.slice(eb - 1, 0)));
     });
 
+    // Commands that answer later: a successful INSTALL, QUERY, or LIST of a
+    // table with entries. Everything else answers at EXEC2.
+    let answers_later = ok.land(
+        hot(op::INSTALL).lor(hot(op::QUERY)).lor(hot(op::LIST).land(alloc_count.ne(Expr::zero(eb + 1)))),
+    );
+    let respond_now = m.signal("c_respond_now", 1, "EXEC2 raises resp_valid");
+    m.assign(&respond_now, answers_later.lnot());
+    let new_stag = m.signal("new_stag", 32, "the STag REGISTER generates");
+    m.assign(&new_stag, Expr::concat([nic_id.clone(), Expr::zero(spare_bits), new_entry.clone(), new_key.clone()]));
+
     // Every response sets every field: what a command does not answer is zero.
     let respond = |b: &mut Block, status: Expr, stag: Expr, payload: Expr, evicted: Expr, count: Expr| {
         b.assign(&r_valid, Expr::lit(1, 1));
@@ -462,9 +481,6 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
         b.assign(&r_payload, payload);
         b.assign(&r_evicted, evicted);
         b.assign(&r_count, count);
-    };
-    let answer = |b: &mut Block, status: Expr| {
-        respond(b, status, c_stag.clone(), Expr::zero(pw), Expr::zero(1), Expr::zero(eb + 1))
     };
     let tag_word = |alloc: u128, valid: u128, key: Expr| Expr::concat([Expr::lit(alloc, 1), Expr::lit(valid, 1), key]);
 
@@ -478,6 +494,8 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 Box::new(|b: &mut Block| {
                     b.when(&accept, |b| {
                         b.assign(&c_op, &cmd_op);
+                        b.assign(&f_hit, &c_hit);
+                        b.assign(&c_op_hot, Expr::concat((0..8u128).rev().map(|v| cmd_op.eq_lit(v))));
                         b.assign(&c_stag, &cmd_stag);
                         b.assign(&c_payload, c_payload_in.clone());
                         b.assign(&c_in_range, cmd_in.entry.zext(eb + 1).lt(&alloc_count));
@@ -492,16 +510,31 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                     b.assign(&f_malformed, cp.spare.ne(Expr::zero(spare_bits)));
                     b.assign(&f_match, c_in_range.land(c_tag.bit(9)).land(c_tag.slice(7, 0).eq(&cp.key)));
                     b.assign(&f_live, c_in_range.land(c_tag.bit(9)).land(c_tag.bit(8)).land(c_tag.slice(7, 0).eq(&cp.key)));
-                    b.assign(&f_hit, &c_hit);
+                    b.assign(&f_any_hit, f_hit.red_or());
+                    b.assign(&f_full, fl_empty.land(&full));
+                    // The victim is chosen here, a cycle ahead of its use:
+                    // the choice is a long path (all-valid, LRU rows, the
+                    // lowest set bit) that must not meet the slot clear.
+                    b.assign(&victim, &victim_next);
+                    b.assign(&evicted, valid_vec.red_and());
                     b.assign(&state, sv(EXEC2));
                 }),
             ),
             (
                 vec![EXEC2],
                 Box::new(|b: &mut Block| {
+                    // The response registers load here whatever the outcome
+                    // (no response is pending): only resp_valid depends on
+                    // it, which keeps the wide load enables simple.
                     b.assign(&state, sv(IDLE));
+                    b.assign(&r_valid, respond_now.clone());
+                    b.assign(&r_status, &verdict);
+                    b.assign(&r_stag, Expr::mux(hot(op::REGISTER).land(&ok), new_stag.clone(), c_stag.clone()));
+                    b.assign(&r_payload, Expr::zero(pw));
+                    b.assign(&r_evicted, Expr::zero(1));
+                    b.assign(&r_count, Expr::zero(eb + 1));
                     b.if_else(
-                        ok.clone(),
+                        &ok,
                         |b| {
                             b.case(
                                 c_op.clone(),
@@ -516,8 +549,6 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                                 |b| b.assign(&alloc_count, alloc_count.inc()),
                                                 |b| b.assign(&fl_rd, fl_rd.inc()),
                                             );
-                                            let stag = Expr::concat([nic_id.clone(), Expr::zero(spare_bits), new_entry.clone(), new_key.clone()]);
-                                            respond(b, s(status::OK), stag, Expr::zero(pw), Expr::zero(1), Expr::zero(eb + 1));
                                         }),
                                     ),
                                     (
@@ -525,7 +556,6 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                         Box::new(|b: &mut Block| {
                                             // A foreign slot is cleared by the cache process.
                                             b.when(&f_own, |b| b.mem_write(&tag_mem, cp.entry.clone(), tag_word(1, 0, cp.key.clone())));
-                                            answer(b, s(status::OK));
                                         }),
                                     ),
                                     (
@@ -534,16 +564,13 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                             b.mem_write(&tag_mem, cp.entry.clone(), tag_word(0, 0, cp.key.clone()));
                                             b.mem_write(&fl_mem, fl_wr.slice(eb - 1, 0), Expr::concat([cp.key.inc(), cp.entry.clone()]));
                                             b.assign(&fl_wr, fl_wr.inc());
-                                            answer(b, s(status::OK));
                                         }),
                                     ),
                                     (
                                         vec![op::INSTALL],
                                         Box::new(|b: &mut Block| {
                                             // Phase 1: the cache process clears the victim now.
-                                            b.assign(&victim, &victim_next);
-                                            b.assign(&evicted, valid_vec.red_and());
-                                            b.when(valid_vec.red_and(), |b| b.assign(&evictions, evictions.inc()));
+                                            b.when(&evicted, |b| b.assign(&evictions, evictions.inc()));
                                             b.assign(&state, sv(INSTALL2));
                                         }),
                                     ),
@@ -560,18 +587,14 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                             b.assign(&list_idx, Expr::zero(eb));
                                             b.assign(&list_n, Expr::zero(eb + 1));
                                             b.assign(&held_valid, Expr::lit(0, 1));
-                                            b.if_else(
-                                                alloc_count.eq(Expr::zero(eb + 1)),
-                                                |b| answer(b, s(status::OK)),
-                                                |b| b.assign(&state, sv(LIST_READ)),
-                                            );
+                                            b.when(alloc_count.ne(Expr::zero(eb + 1)), |b| b.assign(&state, sv(LIST_TAG)));
                                         }),
                                     ),
                                 ],
-                                |b| answer(b, verdict.clone()),
+                                |_| {},
                             );
                         },
-                        |b| answer(b, verdict.clone()),
+                        |_| {},
                     );
                 }),
             ),
@@ -590,28 +613,44 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                     b.assign(&state, sv(IDLE));
                 }),
             ),
-            // LIST_READ reads the tag (its own port) and, on a free edge, the payload.
+            // LIST walks the entries: LIST_TAG waits for the tag read of
+            // list_idx, LIST_TAGCHK skips an entry that is not listed, LIST_READ
+            // reads a listed entry's payload on a free edge, LIST_CHECK moves
+            // it into the held beat. Only registered flags gate the wide
+            // registers; the block-RAM outputs feed their data inputs alone.
+            (vec![LIST_TAG], Box::new(|b: &mut Block| b.assign(&state, sv(LIST_TAGCHK)))),
+            (
+                vec![LIST_TAGCHK],
+                Box::new(|b: &mut Block| {
+                    b.if_else(
+                        &entry_listed,
+                        |b| b.assign(&state, sv(LIST_READ)),
+                        |b| {
+                            b.assign(&list_idx, list_idx.inc());
+                            b.assign(&state, Expr::mux(list_last_idx.clone(), sv(LIST_FLUSH), sv(LIST_TAG)));
+                        },
+                    );
+                }),
+            ),
             (vec![LIST_READ], Box::new(|b: &mut Block| b.when(&pl_free, |b| b.assign(&state, sv(LIST_CHECK))))),
             (
                 vec![LIST_CHECK],
                 Box::new(|b: &mut Block| {
-                    // A listed entry that cannot move on is read again later.
+                    // An entry whose beat cannot move on is read again later.
                     b.if_else(
-                        entry_listed.land(&held_valid).land(can_emit.lnot()),
+                        held_valid.land(can_emit.lnot()),
                         |b| b.assign(&state, sv(LIST_READ)),
                         |b| {
-                            b.when(&entry_listed, |b| {
-                                b.when(&held_valid, |b| {
-                                    b.assign(&out_valid, Expr::lit(1, 1));
-                                    b.assign(&out_data, &held);
-                                    b.assign(&out_last, Expr::lit(0, 1));
-                                });
-                                b.assign(&held, list_beat.clone());
-                                b.assign(&held_valid, Expr::lit(1, 1));
-                                b.assign(&list_n, list_n.inc());
+                            b.when(&held_valid, |b| {
+                                b.assign(&out_valid, Expr::lit(1, 1));
+                                b.assign(&out_data, &held);
+                                b.assign(&out_last, Expr::lit(0, 1));
                             });
+                            b.assign(&held, list_beat.clone());
+                            b.assign(&held_valid, Expr::lit(1, 1));
+                            b.assign(&list_n, list_n.inc());
                             b.assign(&list_idx, list_idx.inc());
-                            b.assign(&state, Expr::mux(list_last_idx.clone(), sv(LIST_FLUSH), sv(LIST_READ)));
+                            b.assign(&state, Expr::mux(list_last_idx.clone(), sv(LIST_FLUSH), sv(LIST_TAG)));
                         },
                     );
                 }),
@@ -656,7 +695,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     m.sync("cache slots: cleared at EXEC2, written at INSTALL2", |b| {
         for i in 0..f {
             let iu = i as usize;
-            b.when(clear_hit.land(f_hit.bit(i)).lor(clear_victim.land(victim_next.bit(i))), |b| {
+            b.when(clear_hit.land(f_hit.bit(i)).lor(clear_victim.land(victim.bit(i))), |b| {
                 b.assign(&slot_valid[iu], Expr::lit(0, 1));
             });
             b.when(touch_install.bit(i), |b| {
