@@ -393,10 +393,13 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     // (its row is all zero). `x & -x` keeps the lowest set bit.
     let valid_vec = Expr::concat(slot_valid.iter().rev().cloned());
     let lru_vec = Expr::concat(lru_row.iter().rev().map(|r| r.eq(Expr::zero(f))));
+    // The candidates are registered at EXEC1 and the lowest one taken at
+    // EXEC2: the whole choice in one cycle was the critical path.
     let cand = m.signal("victim_candidates", f, "");
     m.assign(&cand, Expr::mux(valid_vec.red_and(), lru_vec, !valid_vec.clone()));
+    let cand_reg = m.signal("victim_candidates_reg", f, "victim_candidates at EXEC1");
     let victim_next = m.signal("victim_next", f, "");
-    m.assign(&victim_next, cand.clone() & (!cand.clone()).inc());
+    m.assign(&victim_next, cand_reg.clone() & (!cand_reg.clone()).inc());
 
     let fl_empty = fl_wr.eq(&fl_rd);
     let full = alloc_count.eq(&entries_c);
@@ -416,9 +419,14 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     let hot = |v: u128| c_op_hot.bit(v as u32);
     let unless_malformed = |e: Expr| Expr::mux(&f_malformed, s(status::MALFORMED), e);
     let own_only = |e: Expr| unless_malformed(Expr::mux(&f_own, e, s(status::NOT_OWN)));
+    // REGISTER's and INSTALL's success need no block-RAM output, so they
+    // are registered at EXEC1: they gate the widest enables (the counter,
+    // the free-list pointers, the victim clear, the eviction count).
+    let register_ok = m.signal("register_ok_reg", 1, "EXEC2 of a REGISTER that succeeds");
+    let install_ok = m.signal("install_ok_reg", 1, "EXEC2 of an INSTALL that succeeds");
     let per_op: Vec<(u128, Expr, Expr)> = vec![
         // (op, status, ok)
-        (op::REGISTER, Expr::mux(&f_full, s(status::FULL), s(status::OK)), f_full.lnot()),
+        (op::REGISTER, Expr::mux(&f_full, s(status::FULL), s(status::OK)), register_ok.clone()),
         (
             op::INVALIDATE,
             unless_malformed(Expr::mux(Expr::mux(&f_own, f_live.clone(), f_any_hit.clone()), s(status::OK), s(status::UNKNOWN))),
@@ -432,7 +440,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
         (
             op::INSTALL,
             unless_malformed(Expr::mux(&f_own, s(status::NOT_FOREIGN), Expr::mux(&f_any_hit, s(status::DUPLICATE), s(status::OK)))),
-            f_malformed.lnot().land(f_own.lnot()).land(f_any_hit.lnot()),
+            install_ok.clone(),
         ),
         (
             op::QUERY,
@@ -468,6 +476,23 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     let answers_later = ok.land(
         hot(op::INSTALL).lor(hot(op::QUERY)).lor(hot(op::LIST).land(alloc_count.ne(Expr::zero(eb + 1)))),
     );
+    let tag_word = |alloc: u128, valid: u128, key: Expr| Expr::concat([Expr::lit(alloc, 1), Expr::lit(valid, 1), key]);
+    let tag_we = m.signal("tag_we", 1, "EXEC2 writes tag_mem (qualified by the state machine)");
+    m.assign(
+        &tag_we,
+        register_ok.lor(ok.land(hot(op::INVALIDATE)).land(&f_own)).lor(ok.land(hot(op::DEREGISTER))),
+    );
+    let tag_waddr = m.signal("tag_waddr", eb, "");
+    m.assign(&tag_waddr, Expr::mux(&register_ok, new_entry.clone(), cp.entry.clone()));
+    let tag_wdata = m.signal("tag_wdata", 10, "{allocated, valid, key}");
+    m.assign(
+        &tag_wdata,
+        Expr::mux(
+            &register_ok,
+            tag_word(1, 1, new_key.clone()),
+            Expr::mux(hot(op::DEREGISTER), tag_word(0, 0, cp.key.clone()), tag_word(1, 0, cp.key.clone())),
+        ),
+    );
     let respond_now = m.signal("c_respond_now", 1, "EXEC2 raises resp_valid");
     m.assign(&respond_now, answers_later.lnot());
     let new_stag = m.signal("new_stag", 32, "the STag REGISTER generates");
@@ -482,7 +507,6 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
         b.assign(&r_evicted, evicted);
         b.assign(&r_count, count);
     };
-    let tag_word = |alloc: u128, valid: u128, key: Expr| Expr::concat([Expr::lit(alloc, 1), Expr::lit(valid, 1), key]);
 
     m.sync("command state machine", |b| {
         b.assign(&c_tag, tag_mem.read(tag_addr.clone()));
@@ -512,10 +536,15 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                     b.assign(&f_live, c_in_range.land(c_tag.bit(9)).land(c_tag.bit(8)).land(c_tag.slice(7, 0).eq(&cp.key)));
                     b.assign(&f_any_hit, f_hit.red_or());
                     b.assign(&f_full, fl_empty.land(&full));
-                    // The victim is chosen here, a cycle ahead of its use:
-                    // the choice is a long path (all-valid, LRU rows, the
-                    // lowest set bit) that must not meet the slot clear.
-                    b.assign(&victim, &victim_next);
+                    let malformed_now = cp.spare.ne(Expr::zero(spare_bits));
+                    let own_now = cp.id.eq(&nic_id);
+                    b.assign(&register_ok, hot(op::REGISTER).land(fl_empty.land(&full).lnot()));
+                    b.assign(
+                        &install_ok,
+                        hot(op::INSTALL).land(malformed_now.lnot()).land(own_now.lnot()).land(f_hit.red_or().lnot()),
+                    );
+                    // The victim is chosen from the slots as they stand now.
+                    b.assign(&cand_reg, &cand);
                     b.assign(&evicted, valid_vec.red_and());
                     b.assign(&state, sv(EXEC2));
                 }),
@@ -533,6 +562,22 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                     b.assign(&r_payload, Expr::zero(pw));
                     b.assign(&r_evicted, Expr::zero(1));
                     b.assign(&r_count, Expr::zero(eb + 1));
+                    // REGISTER allocates from the free list, else from the counter.
+                    // tag_mem has one write statement, so it stays one
+                    // block-RAM write port: REGISTER, own INVALIDATE, DEREGISTER.
+                    b.when(&tag_we, |b| b.mem_write(&tag_mem, tag_waddr.clone(), tag_wdata.clone()));
+                    b.when(&register_ok, |b| {
+                        b.mem_write(&pl_mem, new_entry.clone(), c_payload.clone());
+                        b.if_else(
+                            fl_empty.clone(),
+                            |b| b.assign(&alloc_count, alloc_count.inc()),
+                            |b| b.assign(&fl_rd, fl_rd.inc()),
+                        );
+                    });
+                    b.when(install_ok.land(&evicted), |b| b.assign(&evictions, evictions.inc()));
+                    b.assign(&victim, &victim_next);
+                    // INVALIDATE: the tag_mem write above (own), or the cache
+                    // process clears the slot (foreign).
                     b.if_else(
                         &ok,
                         |b| {
@@ -540,28 +585,8 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                 c_op.clone(),
                                 vec![
                                     (
-                                        vec![op::REGISTER],
-                                        Box::new(|b: &mut Block| {
-                                            b.mem_write(&tag_mem, new_entry.clone(), tag_word(1, 1, new_key.clone()));
-                                            b.mem_write(&pl_mem, new_entry.clone(), c_payload.clone());
-                                            b.if_else(
-                                                fl_empty.clone(),
-                                                |b| b.assign(&alloc_count, alloc_count.inc()),
-                                                |b| b.assign(&fl_rd, fl_rd.inc()),
-                                            );
-                                        }),
-                                    ),
-                                    (
-                                        vec![op::INVALIDATE],
-                                        Box::new(|b: &mut Block| {
-                                            // A foreign slot is cleared by the cache process.
-                                            b.when(&f_own, |b| b.mem_write(&tag_mem, cp.entry.clone(), tag_word(1, 0, cp.key.clone())));
-                                        }),
-                                    ),
-                                    (
                                         vec![op::DEREGISTER],
                                         Box::new(|b: &mut Block| {
-                                            b.mem_write(&tag_mem, cp.entry.clone(), tag_word(0, 0, cp.key.clone()));
                                             b.mem_write(&fl_mem, fl_wr.slice(eb - 1, 0), Expr::concat([cp.key.inc(), cp.entry.clone()]));
                                             b.assign(&fl_wr, fl_wr.inc());
                                         }),
@@ -570,7 +595,6 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                                         vec![op::INSTALL],
                                         Box::new(|b: &mut Block| {
                                             // Phase 1: the cache process clears the victim now.
-                                            b.when(&evicted, |b| b.assign(&evictions, evictions.inc()));
                                             b.assign(&state, sv(INSTALL2));
                                         }),
                                     ),
@@ -689,13 +713,13 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     // ---- the cache slots and their LRU rows ----
     let exec2_ok = state.eq(sv(EXEC2)).land(&ok);
     let clear_hit = exec2_ok.land(op_is(op::INVALIDATE)).land(f_own.lnot());
-    let clear_victim = exec2_ok.land(op_is(op::INSTALL));
+    let clear_victim = state.eq(sv(EXEC2)).land(&install_ok);
     let touch_install = m.signal("touch_install", f, "one-hot: the slot an install writes now");
     m.assign(&touch_install, victim.clone() & state.eq(sv(INSTALL2)).repl(f));
     m.sync("cache slots: cleared at EXEC2, written at INSTALL2", |b| {
         for i in 0..f {
             let iu = i as usize;
-            b.when(clear_hit.land(f_hit.bit(i)).lor(clear_victim.land(victim.bit(i))), |b| {
+            b.when(clear_hit.land(f_hit.bit(i)).lor(clear_victim.land(victim_next.bit(i))), |b| {
                 b.assign(&slot_valid[iu], Expr::lit(0, 1));
             });
             b.when(touch_install.bit(i), |b| {
