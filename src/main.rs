@@ -19,7 +19,12 @@ fn param_args() -> Vec<Arg> {
                 .long(p.name)
                 .value_name("N")
                 .value_parser(clap::value_parser!(u64))
-                .help(format!("{} [default {}; {}]", p.doc, p.default, p.allowed()))
+                .help(format!(
+                    "{} [default {}; {}]",
+                    p.doc,
+                    p.default,
+                    p.allowed()
+                ))
         })
         .collect()
 }
@@ -49,7 +54,9 @@ fn cli() -> Command {
 
 /// The parameter values given on the command line (defaults elsewhere).
 fn params_from(m: &ArgMatches) -> Result<Params, hdl::ParamError> {
-    let given = PARAMS.iter().filter_map(|p| m.get_one::<u64>(p.name).map(|v| (p.name, *v)));
+    let given = PARAMS
+        .iter()
+        .filter_map(|p| m.get_one::<u64>(p.name).map(|v| (p.name, *v)));
     Params::new(given)
 }
 
@@ -60,8 +67,14 @@ fn run() -> anyhow::Result<()> {
             let params = params_from(m)?;
             let design = hdl::design::standard(&params)?;
             let out = m.get_one::<PathBuf>("out").expect("has default");
-            let files = design.write(out, &params).with_context(|| format!("writing {}", out.display()))?;
-            println!("wrote {} files to {} ({params})", files.len(), out.display());
+            let files = design
+                .write(out, &params)
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote {} files to {} ({params})",
+                files.len(),
+                out.display()
+            );
             for f in files {
                 println!("  {f}");
             }

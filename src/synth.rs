@@ -15,7 +15,8 @@ use hdl::blocks::synth_wrapper;
 const TARGETS: &[&str] = &["ice40-hx8k", "ecp5-25k", "ecp5-85k"];
 
 /// The table header matching [`run`]'s row.
-pub const HEADER: &str = "| module | params | LUT | FF | BRAM | Fmax MHz | target | wrapped LUT/FF/BRAM |\n\
+pub const HEADER: &str =
+    "| module | params | LUT | FF | BRAM | Fmax MHz | target | wrapped LUT/FF/BRAM |\n\
                           |---|---|---:|---:|---:|---:|---|---|";
 
 /// The subcommand's own options (the generator options are added by main).
@@ -69,7 +70,10 @@ pub fn run(m: &ArgMatches, params: &hdl::Params) -> anyhow::Result<()> {
     let design = hdl::design::standard(params)?;
     let Some(inner) = design.modules().find(|x| &x.name == top).cloned() else {
         let names: Vec<&str> = design.modules().map(|x| x.name.as_str()).collect();
-        bail!("no module `{top}` in the design; it has: {}", names.join(", "));
+        bail!(
+            "no module `{top}` in the design; it has: {}",
+            names.join(", ")
+        );
     };
     let wrapper_name = format!("{top}_synth");
     let wrapper = synth_wrapper::elaborate(&inner, &wrapper_name)?;
@@ -84,11 +88,16 @@ pub fn run(m: &ArgMatches, params: &hdl::Params) -> anyhow::Result<()> {
     }
     let dir = out.join(format!("{top}-{:016x}", fnv1a(key.as_bytes())));
     let _ = std::fs::remove_dir_all(&dir);
-    wrapped.write(&dir, params).with_context(|| format!("writing {}", dir.display()))?;
+    wrapped
+        .write(&dir, params)
+        .with_context(|| format!("writing {}", dir.display()))?;
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("synth/flow.sh");
     let mut cmd = Command::new("bash");
-    cmd.arg(&script).arg(&dir).arg(&wrapper_name).args(["--target", target, "--module", top]);
+    cmd.arg(&script)
+        .arg(&dir)
+        .arg(&wrapper_name)
+        .args(["--target", target, "--module", top]);
     cmd.args(["--freq", &freq.to_string(), "--seed", &seed.to_string()]);
     eprintln!("synth: {top} ({params}) in {}", dir.display());
     let line = format!("{cmd:?}");
@@ -96,17 +105,25 @@ pub fn run(m: &ArgMatches, params: &hdl::Params) -> anyhow::Result<()> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("command failed ({}): {line}\n{stdout}{stderr}", output.status);
+        bail!(
+            "command failed ({}): {line}\n{stdout}{stderr}",
+            output.status
+        );
     }
     let json = stdout.lines().last().unwrap_or("").to_string();
     std::fs::write(dir.join("result.json"), format!("{json}\n"))?;
     let num = |k: &str| -> anyhow::Result<String> {
-        json_value(&json, k).ok_or_else(|| anyhow!("no `{k}` in the last line of {line}:\n{stdout}{stderr}"))
+        json_value(&json, k)
+            .ok_or_else(|| anyhow!("no `{k}` in the last line of {line}:\n{stdout}{stderr}"))
     };
 
     let fmax = match json_value(&json, "fits").as_deref() {
         Some("true") => num("fmax_mhz")?,
-        _ => format!("does not fit ({}/{} logic cells)", num("logic")?, num("logic_available")?),
+        _ => format!(
+            "does not fit ({}/{} logic cells)",
+            num("logic")?,
+            num("logic_available")?
+        ),
     };
     // Distributed (LUT) RAM is shown beside block RAM where the target has it.
     let ram = |bram: &str, lutram: &str| -> anyhow::Result<String> {
@@ -115,7 +132,11 @@ pub fn run(m: &ArgMatches, params: &hdl::Params) -> anyhow::Result<()> {
             n => format!("{} + {n} LUTRAM", num(bram)?),
         })
     };
-    let module_params: Vec<String> = inner.params.iter().map(|p| format!("{}={}", p.name, p.value)).collect();
+    let module_params: Vec<String> = inner
+        .params
+        .iter()
+        .map(|p| format!("{}={}", p.name, p.value))
+        .collect();
     if m.get_flag("header") {
         println!("{HEADER}");
     }
@@ -136,7 +157,9 @@ pub fn run(m: &ArgMatches, params: &hdl::Params) -> anyhow::Result<()> {
 /// 64-bit FNV-1a: a stable hash for directory names (std's hasher is not
 /// stable across releases).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The scalar value of `key` in the flat JSON object the flow script

@@ -29,14 +29,22 @@ fn random_value(rng: &mut impl Rng, spec: &hdl::params::ParamSpec) -> u64 {
 
 #[test]
 fn random_parameter_sets_pass_every_tool() {
-    let seed = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let seed = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("[random_parameter_sets_pass_every_tool] SEED={seed} (re-run with SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut done = 0;
     while done < 4 {
-        let values: Vec<(&str, u64)> = PARAMS.iter().map(|s| (s.name, random_value(&mut rng, s))).collect();
+        let values: Vec<(&str, u64)> = PARAMS
+            .iter()
+            .map(|s| (s.name, random_value(&mut rng, s)))
+            .collect();
         // Combinations outside the rules are the error tests' business.
-        let Ok(params) = Params::new(values) else { continue };
+        let Ok(params) = Params::new(values) else {
+            continue;
+        };
         let design = hdl::design::standard(&params).unwrap();
         if let Err(e) = common::check_design(&design, "random") {
             panic!("SEED={seed}, parameters {params}:\n{e}");

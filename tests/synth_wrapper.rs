@@ -35,17 +35,34 @@ fn data_ports(m: &Module, dir: Dir) -> Vec<(String, u32)> {
 /// Pack `values` (by port name) in port order, first port in the MSBs.
 fn pack(ports: &[(String, u32)], values: &[(&str, u128)]) -> u128 {
     ports.iter().fold(0, |acc, (name, w)| {
-        let v = values.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no value for `{name}`")).1;
-        assert!(*w == 128 || v >> w == 0, "value {v:#x} does not fit port `{name}` ({w} bits)");
+        let v = values
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no value for `{name}`"))
+            .1;
+        assert!(
+            *w == 128 || v >> w == 0,
+            "value {v:#x} does not fit port `{name}` ({w} bits)"
+        );
         (acc << w) | v
     })
 }
 
 fn run(cmd: &mut Command) -> String {
     let line = format!("{cmd:?}");
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {line}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "command failed ({}): {line}\n{text}", out.status);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {line}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "command failed ({}): {line}\n{text}",
+        out.status
+    );
     text
 }
 
@@ -53,7 +70,10 @@ fn run(cmd: &mut Command) -> String {
 fn wrapper_has_five_one_bit_ports_and_counts_the_bits() {
     let inner = fifo();
     let w = synth_wrapper::elaborate(&inner, "axis_fifo_synth").unwrap();
-    let ports: Vec<(String, Dir, u32)> = w.ports().map(|(s, d)| (s.name.to_string(), d, s.width)).collect();
+    let ports: Vec<(String, Dir, u32)> = w
+        .ports()
+        .map(|(s, d)| (s.name.to_string(), d, s.width))
+        .collect();
     let expected: Vec<(String, Dir, u32)> = [
         ("clk", Dir::Input),
         ("rst", Dir::Input),
@@ -65,7 +85,12 @@ fn wrapper_has_five_one_bit_ports_and_counts_the_bits() {
     .map(|(n, d)| (n.to_string(), *d, 1))
     .collect();
     assert_eq!(ports, expected);
-    let bits = |dir| data_ports(&inner, dir).iter().map(|(_, w)| *w as u64).sum::<u64>();
+    let bits = |dir| {
+        data_ports(&inner, dir)
+            .iter()
+            .map(|(_, w)| *w as u64)
+            .sum::<u64>()
+    };
     let param = |name: &str| w.params.iter().find(|p| p.name == name).unwrap().value;
     assert_eq!(param("IN_BITS"), bits(Dir::Input));
     assert_eq!(param("OUT_BITS"), bits(Dir::Output));
@@ -155,9 +180,16 @@ endmodule
     std::fs::write(&tb_path, tb).unwrap();
     files.push(tb_path);
     let vvp = dir.join("tb.vvp");
-    run(Command::new("iverilog").args(["-g2005", "-s", "tb", "-o"]).arg(&vvp).args(&files));
+    run(Command::new("iverilog")
+        .args(["-g2005", "-s", "tb", "-o"])
+        .arg(&vvp)
+        .args(&files));
     let text = run(Command::new("vvp").arg("-n").arg(&vvp));
-    assert!(text.contains("PASS"), "simulation of {}:\n{text}", dir.display());
+    assert!(
+        text.contains("PASS"),
+        "simulation of {}:\n{text}",
+        dir.display()
+    );
 }
 
 #[test]
@@ -175,7 +207,10 @@ fn refuses_modules_it_cannot_wrap() {
     m2.assign(&y, x);
     let comb = m2.finish().unwrap();
     let e = synth_wrapper::elaborate(&comb, "comb_synth").unwrap_err();
-    assert_eq!(e.to_string(), "module `comb_synth`: `comb` needs a 1-bit input `clk` to be wrapped");
+    assert_eq!(
+        e.to_string(),
+        "module `comb_synth`: `comb` needs a 1-bit input `clk` to be wrapped"
+    );
 }
 
 /// The iCE40 flow on the wrapped FIFO: it fits, every flip-flop of the
@@ -188,18 +223,40 @@ fn ice40_flow_keeps_every_flip_flop() {
     let dir = common::scratch("synth_wrapper_ice40");
     common::write_files(&d, "axis_fifo_synth", &dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("synth/flow.sh");
-    let out = run(Command::new("bash").arg(&script).arg(&dir).args(["axis_fifo_synth", "--module", "axis_fifo"]));
-    let json: serde_json::Value = serde_json::from_str(out.lines().last().unwrap())
-        .unwrap_or_else(|e| panic!("last line of {} is not JSON ({e}):\n{out}", script.display()));
-    let n = |k: &str| json[k].as_f64().unwrap_or_else(|| panic!("no number `{k}` in {json}"));
-    let wrapper_bits = (data_ports(&inner, Dir::Input).iter().chain(&data_ports(&inner, Dir::Output)))
-        .map(|(_, w)| *w as f64)
-        .sum::<f64>()
+    let out = run(Command::new("bash").arg(&script).arg(&dir).args([
+        "axis_fifo_synth",
+        "--module",
+        "axis_fifo",
+    ]));
+    let json: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap()).unwrap_or_else(|e| {
+            panic!(
+                "last line of {} is not JSON ({e}):\n{out}",
+                script.display()
+            )
+        });
+    let n = |k: &str| {
+        json[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no number `{k}` in {json}"))
+    };
+    let wrapper_bits = (data_ports(&inner, Dir::Input)
+        .iter()
+        .chain(&data_ports(&inner, Dir::Output)))
+    .map(|(_, w)| *w as f64)
+    .sum::<f64>()
         + 1.0; // rst_reg
     assert_eq!(json["fits"], true, "{json}");
-    assert_eq!(n("ff"), n("module_ff") + wrapper_bits, "wrapped FFs = module FFs + one per wrapper bit and rst_reg: {json}");
+    assert_eq!(
+        n("ff"),
+        n("module_ff") + wrapper_bits,
+        "wrapped FFs = module FFs + one per wrapper bit and rst_reg: {json}"
+    );
     assert_eq!(n("bram"), n("module_bram"), "{json}");
-    assert!(n("module_bram") >= 1.0, "the FIFO memory is block RAM: {json}");
+    assert!(
+        n("module_bram") >= 1.0,
+        "the FIFO memory is block RAM: {json}"
+    );
     assert_eq!(n("io"), 5.0, "{json}");
     assert!(n("fmax_mhz") > 10.0, "{json}");
 }
@@ -210,7 +267,10 @@ fn cli_prints_a_markdown_row() {
     let out = run(Command::new(env!("CARGO_BIN_EXE_stag-handoff"))
         .args(["synth", "--top", "axis_fifo", "--fifo-depth", "32", "--out"])
         .arg(&dir));
-    let row = out.lines().find(|l| l.starts_with("| axis_fifo |")).unwrap_or_else(|| panic!("no row in:\n{out}"));
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("| axis_fifo |"))
+        .unwrap_or_else(|| panic!("no row in:\n{out}"));
     let cells: Vec<&str> = row.split('|').map(str::trim).collect();
     assert_eq!(cells[2], "DATA_WIDTH=64 USER_WIDTH=16 DEPTH=32", "{row}");
     assert!(cells[6].parse::<f64>().is_ok(), "Fmax is a number: {row}");

@@ -67,7 +67,10 @@ impl Design {
 
     /// `(file name, Verilog text)` of every module.
     pub fn files(&self) -> Vec<(String, String)> {
-        self.modules.iter().map(|(m, t)| (format!("{}.v", m.name), t.clone())).collect()
+        self.modules
+            .iter()
+            .map(|(m, t)| (format!("{}.v", m.name), t.clone()))
+            .collect()
     }
 
     /// The Verilog files a top module needs, children first.
@@ -93,10 +96,21 @@ impl Design {
                 file: format!("{}.v", m.name),
                 description: &m.description,
                 params: &m.params,
-                ports: m.ports().map(|(s, d)| PortEntry { name: &s.name, direction: d, width: s.width }).collect(),
+                ports: m
+                    .ports()
+                    .map(|(s, d)| PortEntry {
+                        name: &s.name,
+                        direction: d,
+                        width: s.width,
+                    })
+                    .collect(),
             })
             .collect();
-        let manifest = Manifest { generator: GENERATOR, params: params.iter().collect(), modules };
+        let manifest = Manifest {
+            generator: GENERATOR,
+            params: params.iter().collect(),
+            modules,
+        };
         serde_json::to_string_pretty(&manifest).expect("manifest serializes") + "\n"
     }
 
@@ -117,10 +131,16 @@ impl Design {
 /// The design `stag-handoff emit` writes for a parameter set.
 pub fn standard(params: &Params) -> Result<Design, Error> {
     let mut d = Design::default();
-    let fifo = crate::blocks::axis_fifo::elaborate(&crate::blocks::axis_fifo::AxisFifoParams::from_params(params))?;
+    let fifo = crate::blocks::axis_fifo::elaborate(
+        &crate::blocks::axis_fifo::AxisFifoParams::from_params(params),
+    )?;
     d.add(&fifo)?;
-    let table = crate::blocks::stag_table::elaborate(&crate::blocks::stag_table::StagTableParams::from_params(params))?;
+    let table = crate::blocks::stag_table::elaborate(
+        &crate::blocks::stag_table::StagTableParams::from_params(params),
+    )?;
     d.add(&table)?;
-    d.add(&crate::blocks::mpa_rx::elaborate(&crate::blocks::mpa_rx::MpaRxParams::from_params(params))?)?;
+    d.add(&crate::blocks::mpa_rx::elaborate(
+        &crate::blocks::mpa_rx::MpaRxParams::from_params(params),
+    )?)?;
     Ok(d)
 }

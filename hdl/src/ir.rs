@@ -117,18 +117,39 @@ pub enum UnOp {
 /// The node of an expression tree.
 #[derive(Debug)]
 pub enum E {
-    Const { value: u128, width: u32 },
+    Const {
+        value: u128,
+        width: u32,
+    },
     /// A signal of the module (port, wire or register).
-    Sig { name: Rc<str>, width: u32 },
+    Sig {
+        name: Rc<str>,
+        width: u32,
+    },
     /// A named constant, emitted as a sized `localparam`.
-    Param { name: Rc<str>, value: u128, width: u32 },
-    Slice { e: Expr, hi: u32, lo: u32 },
+    Param {
+        name: Rc<str>,
+        value: u128,
+        width: u32,
+    },
+    Slice {
+        e: Expr,
+        hi: u32,
+        lo: u32,
+    },
     /// Most significant part first, as in Verilog.
     Concat(Vec<Expr>),
-    Repl { count: u32, e: Expr },
+    Repl {
+        count: u32,
+        e: Expr,
+    },
     Unary(UnOp, Expr),
     Binary(BinOp, Expr, Expr),
-    Mux { sel: Expr, then: Expr, els: Expr },
+    Mux {
+        sel: Expr,
+        then: Expr,
+        els: Expr,
+    },
     MemRead(Rc<Memory>, Expr),
 }
 
@@ -197,7 +218,11 @@ impl Expr {
 
     /// Bits `hi` down to `lo`, inclusive.
     pub fn slice(&self, hi: u32, lo: u32) -> Expr {
-        Expr::new(E::Slice { e: self.clone(), hi, lo })
+        Expr::new(E::Slice {
+            e: self.clone(),
+            hi,
+            lo,
+        })
     }
 
     /// One bit.
@@ -214,7 +239,11 @@ impl Expr {
             Expr::concat([Expr::zero(width - w), self.clone()])
         } else {
             // Let finish() report it: a narrowing zext is a bug in the block.
-            Expr::new(E::Slice { e: self.clone(), hi: width - 1, lo: w })
+            Expr::new(E::Slice {
+                e: self.clone(),
+                hi: width - 1,
+                lo: w,
+            })
         }
     }
 
@@ -236,7 +265,10 @@ impl Expr {
         if count == 1 {
             return self.clone();
         }
-        Expr::new(E::Repl { count, e: self.clone() })
+        Expr::new(E::Repl {
+            count,
+            e: self.clone(),
+        })
     }
 
     fn bin(&self, op: BinOp, other: impl Into<Expr>) -> Expr {
@@ -299,7 +331,11 @@ impl Expr {
     }
     /// `sel ? then : els`.
     pub fn mux(sel: impl Into<Expr>, then: impl Into<Expr>, els: impl Into<Expr>) -> Expr {
-        Expr::new(E::Mux { sel: sel.into(), then: then.into(), els: els.into() })
+        Expr::new(E::Mux {
+            sel: sel.into(),
+            then: then.into(),
+            els: els.into(),
+        })
     }
     /// This value where `self` is 1-bit true, else zero (an AND-OR mux leg).
     pub fn gate(&self, value: &Expr) -> Expr {
@@ -354,11 +390,23 @@ pub enum Stmt {
     /// `target = value` (comb) or `target <= value` (sync). The target is a
     /// signal or a constant slice of one.
     Assign { target: Expr, value: Expr },
-    If { cond: Expr, then: Vec<Stmt>, els: Vec<Stmt> },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        els: Vec<Stmt>,
+    },
     /// Case on `sel`; every arm lists its constant labels.
-    Case { sel: Expr, arms: Vec<(Vec<u128>, Vec<Stmt>)>, default: Vec<Stmt> },
+    Case {
+        sel: Expr,
+        arms: Vec<(Vec<u128>, Vec<Stmt>)>,
+        default: Vec<Stmt>,
+    },
     /// Memory write (clocked processes only).
-    MemWrite { mem: Rc<Memory>, addr: Expr, data: Expr },
+    MemWrite {
+        mem: Rc<Memory>,
+        addr: Expr,
+        data: Expr,
+    },
 }
 
 /// Builds the statement list of one process.
@@ -370,7 +418,10 @@ pub struct Block {
 impl Block {
     /// Assign `value` to `target` (a signal or a constant slice of one).
     pub fn assign(&mut self, target: &Expr, value: impl Into<Expr>) {
-        self.stmts.push(Stmt::Assign { target: target.clone(), value: value.into() });
+        self.stmts.push(Stmt::Assign {
+            target: target.clone(),
+            value: value.into(),
+        });
     }
     /// `if (cond) { then }`.
     pub fn when(&mut self, cond: impl Into<Expr>, then: impl FnOnce(&mut Block)) {
@@ -387,7 +438,11 @@ impl Block {
         then(&mut t);
         let mut e = Block::default();
         els(&mut e);
-        self.stmts.push(Stmt::If { cond: cond.into(), then: t.stmts, els: e.stmts });
+        self.stmts.push(Stmt::If {
+            cond: cond.into(),
+            then: t.stmts,
+            els: e.stmts,
+        });
     }
     /// `case (sel)`: `arms` gives each arm's labels and body builder.
     pub fn case(
@@ -406,11 +461,19 @@ impl Block {
             .collect();
         let mut d = Block::default();
         default(&mut d);
-        self.stmts.push(Stmt::Case { sel: sel.into(), arms, default: d.stmts });
+        self.stmts.push(Stmt::Case {
+            sel: sel.into(),
+            arms,
+            default: d.stmts,
+        });
     }
     /// `mem[addr] <= data` (clocked processes only).
     pub fn mem_write(&mut self, mem: &Rc<Memory>, addr: impl Into<Expr>, data: impl Into<Expr>) {
-        self.stmts.push(Stmt::MemWrite { mem: mem.clone(), addr: addr.into(), data: data.into() });
+        self.stmts.push(Stmt::MemWrite {
+            mem: mem.clone(),
+            addr: addr.into(),
+            data: data.into(),
+        });
     }
 }
 
@@ -554,17 +617,23 @@ impl ModuleBuilder {
     fn claim(&mut self, name: &str, what: &'static str) -> Rc<str> {
         let rc: Rc<str> = Rc::from(name);
         if !is_identifier(name) {
-            self.problems.push(format!("`{name}` is not a plain Verilog identifier"));
+            self.problems
+                .push(format!("`{name}` is not a plain Verilog identifier"));
         }
         if let Some(prev) = self.names.insert(rc.clone(), what) {
-            self.problems.push(format!("`{name}` declared twice (as {prev} and as {what})"));
+            self.problems
+                .push(format!("`{name}` declared twice (as {prev} and as {what})"));
         }
         rc
     }
 
     /// Document a generator parameter in the header and the manifest.
     pub fn param(&mut self, name: &str, value: u64, doc: &str) {
-        self.m.params.push(ParamDoc { name: name.into(), value, doc: doc.into() });
+        self.m.params.push(ParamDoc {
+            name: name.into(),
+            value,
+            doc: doc.into(),
+        });
     }
 
     /// A sized named constant (`localparam [w-1:0] NAME = value`).
@@ -579,12 +648,32 @@ impl ModuleBuilder {
         Expr::new(E::Param { name, value, width })
     }
 
-    fn declare(&mut self, name: &str, width: u32, kind: SigKind, init: Init, comment: &str) -> Expr {
-        let n = self.claim(name, if kind == SigKind::Internal { "signal" } else { "port" });
+    fn declare(
+        &mut self,
+        name: &str,
+        width: u32,
+        kind: SigKind,
+        init: Init,
+        comment: &str,
+    ) -> Expr {
+        let n = self.claim(
+            name,
+            if kind == SigKind::Internal {
+                "signal"
+            } else {
+                "port"
+            },
+        );
         if width == 0 {
             self.problems.push(format!("`{name}` has width 0"));
         }
-        self.m.signals.push(Signal { name: n.clone(), width, kind, init, comment: comment.into() });
+        self.m.signals.push(Signal {
+            name: n.clone(),
+            width,
+            kind,
+            init,
+            comment: comment.into(),
+        });
         Expr::new(E::Sig { name: n, width })
     }
 
@@ -600,7 +689,13 @@ impl ModuleBuilder {
     /// An output port driven by a process, with a reset value (sync) or
     /// default (comb).
     pub fn output_init(&mut self, name: &str, width: u32, init: u128, comment: &str) -> Expr {
-        self.declare(name, width, SigKind::Port(Dir::Output), Init::Value(init), comment)
+        self.declare(
+            name,
+            width,
+            SigKind::Port(Dir::Output),
+            Init::Value(init),
+            comment,
+        )
     }
     /// An internal signal with no reset value (a wire, or a datapath register).
     pub fn signal(&mut self, name: &str, width: u32, comment: &str) -> Expr {
@@ -614,16 +709,26 @@ impl ModuleBuilder {
     pub fn memory(&mut self, name: &str, width: u32, depth: u32, comment: &str) -> Rc<Memory> {
         let n = self.claim(name, "memory");
         if !depth.is_power_of_two() {
-            self.problems.push(format!("memory `{name}` depth {depth} is not a power of two"));
+            self.problems.push(format!(
+                "memory `{name}` depth {depth} is not a power of two"
+            ));
         }
-        let mem = Rc::new(Memory { name: n, width, depth, comment: comment.into() });
+        let mem = Rc::new(Memory {
+            name: n,
+            width,
+            depth,
+            comment: comment.into(),
+        });
         self.m.memories.push(mem.clone());
         mem
     }
 
     /// `assign target = value;`
     pub fn assign(&mut self, target: &Expr, value: impl Into<Expr>) {
-        self.m.assigns.push(ContAssign { target: target.clone(), value: value.into() });
+        self.m.assigns.push(ContAssign {
+            target: target.clone(),
+            value: value.into(),
+        });
     }
 
     /// `always @*`: every signal it assigns takes its default first (its
@@ -631,7 +736,11 @@ impl ModuleBuilder {
     pub fn comb(&mut self, comment: &str, f: impl FnOnce(&mut Block)) {
         let mut b = Block::default();
         f(&mut b);
-        self.m.processes.push(Process { kind: ProcessKind::Comb, comment: comment.into(), body: b.stmts });
+        self.m.processes.push(Process {
+            kind: ProcessKind::Comb,
+            comment: comment.into(),
+            body: b.stmts,
+        });
     }
 
     /// `always @(posedge clk)`, with `if (rst)` loading the reset values of
@@ -640,7 +749,11 @@ impl ModuleBuilder {
     pub fn sync(&mut self, comment: &str, f: impl FnOnce(&mut Block)) {
         let mut b = Block::default();
         f(&mut b);
-        self.m.processes.push(Process { kind: ProcessKind::Sync, comment: comment.into(), body: b.stmts });
+        self.m.processes.push(Process {
+            kind: ProcessKind::Sync,
+            comment: comment.into(),
+            body: b.stmts,
+        });
     }
 
     /// Instantiate `module` as `name`; `conns` maps every port to an
@@ -651,7 +764,8 @@ impl ModuleBuilder {
         let mut given: BTreeMap<&str, Expr> = BTreeMap::new();
         for (p, e) in conns {
             if given.insert(p, e).is_some() {
-                self.problems.push(format!("instance `{name}`: port `{p}` connected twice"));
+                self.problems
+                    .push(format!("instance `{name}`: port `{p}` connected twice"));
             }
         }
         for (sig, _) in module.ports() {
@@ -664,15 +778,29 @@ impl ModuleBuilder {
             }
         }
         for p in given.keys() {
-            self.problems.push(format!("instance `{name}`: `{}` has no port `{p}`", module.name));
+            self.problems.push(format!(
+                "instance `{name}`: `{}` has no port `{p}`",
+                module.name
+            ));
         }
-        self.m.instances.push(Instance { module: module.clone(), name: name.into(), conns: ordered });
+        self.m.instances.push(Instance {
+            module: module.clone(),
+            name: name.into(),
+            conns: ordered,
+        });
     }
 
     /// Check the module and freeze it.
     pub fn finish(self) -> Result<Rc<Module>, ElabError> {
-        let ModuleBuilder { mut m, problems, .. } = self;
-        let mut c = Checker { m: &m, problems, driven: BTreeMap::new(), read: BTreeSet::new() };
+        let ModuleBuilder {
+            mut m, problems, ..
+        } = self;
+        let mut c = Checker {
+            m: &m,
+            problems,
+            driven: BTreeMap::new(),
+            read: BTreeSet::new(),
+        };
         c.check_all();
         let regs = c.regs();
         // One mistake in a loop repeats: report each problem once.
@@ -683,7 +811,10 @@ impl ModuleBuilder {
             }
         }
         if !problems.is_empty() {
-            return Err(ElabError { module: m.name.clone(), problems });
+            return Err(ElabError {
+                module: m.name.clone(),
+                problems,
+            });
         }
         m.regs = regs;
         Ok(Rc::new(m))
@@ -721,9 +852,11 @@ impl Checker<'_> {
             self.stmts(&p.body, i, p.kind, &mut assigned);
             if p.kind == ProcessKind::Sync {
                 sync = true;
-                has_reset |= assigned
-                    .iter()
-                    .any(|n| m.signals.iter().any(|s| &s.name == n && s.init != Init::None));
+                has_reset |= assigned.iter().any(|n| {
+                    m.signals
+                        .iter()
+                        .any(|s| &s.name == n && s.init != Init::None)
+                });
             } else {
                 let mut definite = BTreeSet::new();
                 definitely_assigned(&p.body, &mut definite);
@@ -768,7 +901,10 @@ impl Checker<'_> {
                     Dir::Input => self.expr(e, &ctx),
                     Dir::Output => {
                         if e.sig_name().is_none() {
-                            self.problems.push(format!("{ctx}: an output must connect to a plain signal, not `{}`", render(e)));
+                            self.problems.push(format!(
+                                "{ctx}: an output must connect to a plain signal, not `{}`",
+                                render(e)
+                            ));
                         }
                         self.target(e, Driver::Instance, &ctx);
                     }
@@ -785,15 +921,18 @@ impl Checker<'_> {
             match s.kind {
                 SigKind::Port(Dir::Input) => {
                     if driven {
-                        self.problems.push(format!("input `{}` is driven inside the module", s.name));
+                        self.problems
+                            .push(format!("input `{}` is driven inside the module", s.name));
                     }
                     if !self.read.contains(&s.name) {
-                        self.problems.push(format!("input `{}` is never used", s.name));
+                        self.problems
+                            .push(format!("input `{}` is never used", s.name));
                     }
                 }
                 SigKind::Port(Dir::Output) => {
                     if !driven {
-                        self.problems.push(format!("output `{}` is never driven", s.name));
+                        self.problems
+                            .push(format!("output `{}` is never driven", s.name));
                     }
                 }
                 SigKind::Internal => {
@@ -821,12 +960,14 @@ impl Checker<'_> {
         }
         for p in &m.localparams {
             if !self.read.contains(&p.name) {
-                self.problems.push(format!("localparam `{}` is never used", p.name));
+                self.problems
+                    .push(format!("localparam `{}` is never used", p.name));
             }
         }
         for mem in &m.memories {
             if !self.read.contains(&mem.name) {
-                self.problems.push(format!("memory `{}` is never read", mem.name));
+                self.problems
+                    .push(format!("memory `{}` is never read", mem.name));
             }
         }
     }
@@ -841,7 +982,9 @@ impl Checker<'_> {
 
     fn const_fits(&mut self, name: &str, value: u128, width: u32) {
         if width < 128 && value >> width != 0 {
-            self.problems.push(format!("value {value} of `{name}` does not fit in {width} bits"));
+            self.problems.push(format!(
+                "value {value} of `{name}` does not fit in {width} bits"
+            ));
         }
     }
 
@@ -861,9 +1004,13 @@ impl Checker<'_> {
         let name = match t.node() {
             E::Sig { name, .. } => name.clone(),
             E::Slice { e, hi, lo } => {
-                if let (E::Sig { name, width }, Driver::Process(_, ProcessKind::Sync)) = (e.node(), d) {
+                if let (E::Sig { name, width }, Driver::Process(_, ProcessKind::Sync)) =
+                    (e.node(), d)
+                {
                     if hi < lo || *hi >= *width {
-                        self.problems.push(format!("{ctx}: slice [{hi}:{lo}] outside `{name}` ({width} bits)"));
+                        self.problems.push(format!(
+                            "{ctx}: slice [{hi}:{lo}] outside `{name}` ({width} bits)"
+                        ));
                     }
                     name.clone()
                 } else {
@@ -875,16 +1022,19 @@ impl Checker<'_> {
                 }
             }
             _ => {
-                self.problems.push(format!("{ctx}: `{}` cannot be assigned", render(t)));
+                self.problems
+                    .push(format!("{ctx}: `{}` cannot be assigned", render(t)));
                 return;
             }
         };
         let Some(sig) = self.m.signals.iter().find(|s| s.name == name) else {
-            self.problems.push(format!("{ctx}: `{name}` is not a signal of this module"));
+            self.problems
+                .push(format!("{ctx}: `{name}` is not a signal of this module"));
             return;
         };
         if sig.kind == SigKind::Port(Dir::Input) {
-            self.problems.push(format!("{ctx}: input `{name}` cannot be assigned"));
+            self.problems
+                .push(format!("{ctx}: input `{name}` cannot be assigned"));
             return;
         }
         match self.driven.get(&name) {
@@ -893,17 +1043,27 @@ impl Checker<'_> {
                 describe(*prev),
                 describe(d)
             )),
-            Some(Driver::Assign | Driver::Instance) => {
-                self.problems.push(format!("`{name}` is driven twice ({ctx})"))
-            }
+            Some(Driver::Assign | Driver::Instance) => self
+                .problems
+                .push(format!("`{name}` is driven twice ({ctx})")),
             _ => {
                 self.driven.insert(name, d);
             }
         }
     }
 
-    fn stmts(&mut self, body: &[Stmt], pi: usize, kind: ProcessKind, assigned: &mut BTreeSet<Rc<str>>) {
-        let ctx_kind = if kind == ProcessKind::Comb { "comb process" } else { "clocked process" };
+    fn stmts(
+        &mut self,
+        body: &[Stmt],
+        pi: usize,
+        kind: ProcessKind,
+        assigned: &mut BTreeSet<Rc<str>>,
+    ) {
+        let ctx_kind = if kind == ProcessKind::Comb {
+            "comb process"
+        } else {
+            "clocked process"
+        };
         for s in body {
             match s {
                 Stmt::Assign { target, value } => {
@@ -927,7 +1087,11 @@ impl Checker<'_> {
                     self.expr(sel, &ctx);
                     for (labels, b) in arms {
                         for l in labels {
-                            self.const_fits(&format!("case label of {}", render(sel)), *l, sel.width());
+                            self.const_fits(
+                                &format!("case label of {}", render(sel)),
+                                *l,
+                                sel.width(),
+                            );
                         }
                         self.stmts(b, pi, kind, assigned);
                     }
@@ -936,7 +1100,9 @@ impl Checker<'_> {
                 Stmt::MemWrite { mem, addr, data } => {
                     let ctx = format!("{}[{}] <= {}", mem.name, render(addr), render(data));
                     if kind != ProcessKind::Sync {
-                        self.problems.push(format!("{ctx}: memories are written in clocked processes only"));
+                        self.problems.push(format!(
+                            "{ctx}: memories are written in clocked processes only"
+                        ));
                     }
                     self.expr(addr, &ctx);
                     self.expr(data, &ctx);
@@ -965,7 +1131,11 @@ impl Checker<'_> {
 
     fn one_bit(&mut self, ctx: &str, e: &Expr) {
         if e.width() != 1 {
-            self.problems.push(format!("{ctx}: condition `{}` is {} bits, not 1", render(e), e.width()));
+            self.problems.push(format!(
+                "{ctx}: condition `{}` is {} bits, not 1",
+                render(e),
+                e.width()
+            ));
         }
     }
 
@@ -979,8 +1149,12 @@ impl Checker<'_> {
             }
             E::Sig { name, width } => {
                 match self.m.signals.iter().find(|s| &s.name == name) {
-                    None => self.problems.push(format!("{ctx}: `{name}` is not a signal of this module")),
-                    Some(s) if s.width != *width => self.problems.push(format!("{ctx}: `{name}` width changed")),
+                    None => self
+                        .problems
+                        .push(format!("{ctx}: `{name}` is not a signal of this module")),
+                    Some(s) if s.width != *width => {
+                        self.problems.push(format!("{ctx}: `{name}` width changed"))
+                    }
                     Some(_) => {}
                 }
                 self.read.insert(name.clone());
@@ -1072,7 +1246,14 @@ fn describe(d: Driver) -> String {
     match d {
         Driver::Assign => "a continuous assign".into(),
         Driver::Instance => "an instance output".into(),
-        Driver::Process(i, k) => format!("{} process #{i}", if k == ProcessKind::Comb { "comb" } else { "clocked" }),
+        Driver::Process(i, k) => format!(
+            "{} process #{i}",
+            if k == ProcessKind::Comb {
+                "comb"
+            } else {
+                "clocked"
+            }
+        ),
     }
 }
 
@@ -1138,7 +1319,13 @@ pub fn literal(value: u128, width: u32) -> String {
 fn atomic(e: &Expr) -> bool {
     matches!(
         e.node(),
-        E::Const { .. } | E::Sig { .. } | E::Param { .. } | E::Slice { .. } | E::Concat(_) | E::Repl { .. } | E::MemRead(..)
+        E::Const { .. }
+            | E::Sig { .. }
+            | E::Param { .. }
+            | E::Slice { .. }
+            | E::Concat(_)
+            | E::Repl { .. }
+            | E::MemRead(..)
     ) || matches!(e.node(), E::Unary(op, _) if *op != UnOp::Not)
 }
 

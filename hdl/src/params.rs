@@ -30,22 +30,99 @@ impl ParamSpec {
     }
 }
 
-const fn p(name: &'static str, default: u64, min: u64, max: u64, pow2: bool, doc: &'static str) -> ParamSpec {
-    ParamSpec { name, default, min, max, pow2, doc }
+const fn p(
+    name: &'static str,
+    default: u64,
+    min: u64,
+    max: u64,
+    pow2: bool,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        default,
+        min,
+        max,
+        pow2,
+        doc,
+    }
 }
 
 /// Every generator parameter.
 pub const PARAMS: &[ParamSpec] = &[
     p("nics", 2, 2, 8, false, "NICs in the system top"),
-    p("data-width", 64, 64, 256, true, "network stream (AXI4-Stream) data width in bits"),
-    p("fifo-depth", 16, 2, 4096, true, "words of the AXI4-Stream FIFO"),
-    p("entries", 256, 16, 4096, true, "own STag table entries per NIC (block RAM)"),
-    p("foreign-entries", 16, 2, 64, false, "migrated-STag cache entries per NIC (associative, LRU)"),
-    p("nic-id-bits", 4, 1, 8, false, "top STag index bits holding the generating NIC's id"),
-    p("lookup-latency", 3, 2, 6, false, "STag table lookup latency in clock cycles"),
-    p("pd-bits", 16, 1, 32, false, "protection domain width in bits"),
-    p("len-bits", 32, 8, 64, false, "memory region length width in bits"),
-    p("dma-addr-bits", 64, 32, 64, false, "host (DMA) address width in bits"),
+    p(
+        "data-width",
+        64,
+        64,
+        256,
+        true,
+        "network stream (AXI4-Stream) data width in bits",
+    ),
+    p(
+        "fifo-depth",
+        16,
+        2,
+        4096,
+        true,
+        "words of the AXI4-Stream FIFO",
+    ),
+    p(
+        "entries",
+        256,
+        16,
+        4096,
+        true,
+        "own STag table entries per NIC (block RAM)",
+    ),
+    p(
+        "foreign-entries",
+        16,
+        2,
+        64,
+        false,
+        "migrated-STag cache entries per NIC (associative, LRU)",
+    ),
+    p(
+        "nic-id-bits",
+        4,
+        1,
+        8,
+        false,
+        "top STag index bits holding the generating NIC's id",
+    ),
+    p(
+        "lookup-latency",
+        3,
+        2,
+        6,
+        false,
+        "STag table lookup latency in clock cycles",
+    ),
+    p(
+        "pd-bits",
+        16,
+        1,
+        32,
+        false,
+        "protection domain width in bits",
+    ),
+    p(
+        "len-bits",
+        32,
+        8,
+        64,
+        false,
+        "memory region length width in bits",
+    ),
+    p(
+        "dma-addr-bits",
+        64,
+        32,
+        64,
+        false,
+        "host (DMA) address width in bits",
+    ),
 ];
 
 /// Bits of the STag index (STag[31:8]).
@@ -55,7 +132,11 @@ pub const STAG_INDEX_BITS: u32 = 24;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {
     #[error("invalid --{name} {value}: must be {allowed}")]
-    OutOfRange { name: &'static str, value: u64, allowed: String },
+    OutOfRange {
+        name: &'static str,
+        value: u64,
+        allowed: String,
+    },
     #[error("unknown parameter --{0}")]
     Unknown(String),
     #[error("invalid combination: {0}")]
@@ -64,14 +145,21 @@ pub enum ParamError {
 
 /// The spec of parameter `name`.
 pub fn spec(name: &str) -> Result<&'static ParamSpec, ParamError> {
-    PARAMS.iter().find(|s| s.name == name).ok_or_else(|| ParamError::Unknown(name.into()))
+    PARAMS
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ParamError::Unknown(name.into()))
 }
 
 /// Check one value against its spec.
 pub fn check(name: &str, value: u64) -> Result<(), ParamError> {
     let s = spec(name)?;
     if value < s.min || value > s.max || (s.pow2 && !value.is_power_of_two()) {
-        return Err(ParamError::OutOfRange { name: s.name, value, allowed: s.allowed() });
+        return Err(ParamError::OutOfRange {
+            name: s.name,
+            value,
+            allowed: s.allowed(),
+        });
     }
     Ok(())
 }
@@ -84,14 +172,18 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { values: PARAMS.iter().map(|s| (s.name, s.default)).collect() }
+        Params {
+            values: PARAMS.iter().map(|s| (s.name, s.default)).collect(),
+        }
     }
 }
 
 impl Params {
     /// Defaults overridden by `overrides`; every value and the combinations
     /// are checked. The first problem is returned.
-    pub fn new<'a>(overrides: impl IntoIterator<Item = (&'a str, u64)>) -> Result<Params, ParamError> {
+    pub fn new<'a>(
+        overrides: impl IntoIterator<Item = (&'a str, u64)>,
+    ) -> Result<Params, ParamError> {
         let mut p = Params::default();
         for (name, value) in overrides {
             check(name, value)?;
@@ -146,7 +238,13 @@ impl fmt::Display for Params {
 pub fn markdown_table() -> String {
     let mut s = String::from("| option | default | allowed | meaning |\n|---|---|---|---|\n");
     for p in PARAMS {
-        s.push_str(&format!("| `--{}` | {} | {} | {} |\n", p.name, p.default, p.allowed(), p.doc));
+        s.push_str(&format!(
+            "| `--{}` | {} | {} | {} |\n",
+            p.name,
+            p.default,
+            p.allowed(),
+            p.doc
+        ));
     }
     s
 }

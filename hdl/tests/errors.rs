@@ -6,18 +6,38 @@ use hdl::ir::{Expr, ModuleBuilder};
 use hdl::params::Params;
 
 fn err(overrides: &[(&str, u64)]) -> String {
-    Params::new(overrides.iter().copied()).unwrap_err().to_string()
+    Params::new(overrides.iter().copied())
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
 fn out_of_range_values_name_the_parameter_value_and_range() {
-    assert_eq!(err(&[("entries", 3)]), "invalid --entries 3: must be a power of two from 16 to 4096");
-    assert_eq!(err(&[("entries", 8192)]), "invalid --entries 8192: must be a power of two from 16 to 4096");
-    assert_eq!(err(&[("lookup-latency", 7)]), "invalid --lookup-latency 7: must be from 2 to 6");
-    assert_eq!(err(&[("lookup-latency", 1)]), "invalid --lookup-latency 1: must be from 2 to 6");
+    assert_eq!(
+        err(&[("entries", 3)]),
+        "invalid --entries 3: must be a power of two from 16 to 4096"
+    );
+    assert_eq!(
+        err(&[("entries", 8192)]),
+        "invalid --entries 8192: must be a power of two from 16 to 4096"
+    );
+    assert_eq!(
+        err(&[("lookup-latency", 7)]),
+        "invalid --lookup-latency 7: must be from 2 to 6"
+    );
+    assert_eq!(
+        err(&[("lookup-latency", 1)]),
+        "invalid --lookup-latency 1: must be from 2 to 6"
+    );
     assert_eq!(err(&[("nics", 1)]), "invalid --nics 1: must be from 2 to 8");
-    assert_eq!(err(&[("data-width", 96)]), "invalid --data-width 96: must be a power of two from 64 to 256");
-    assert_eq!(err(&[("foreign-entries", 65)]), "invalid --foreign-entries 65: must be from 2 to 64");
+    assert_eq!(
+        err(&[("data-width", 96)]),
+        "invalid --data-width 96: must be a power of two from 64 to 256"
+    );
+    assert_eq!(
+        err(&[("foreign-entries", 65)]),
+        "invalid --foreign-entries 65: must be from 2 to 64"
+    );
     assert_eq!(err(&[("bogus", 1)]), "unknown parameter --bogus");
 }
 
@@ -61,7 +81,10 @@ fn assignment_width_mismatch_names_both_sides() {
         let y = m.output("y", 9, "");
         m.assign(&y, a);
     });
-    assert_eq!(e, "module `t`: assign y: width mismatch: `y` is 9 bits, `a` is 8 bits");
+    assert_eq!(
+        e,
+        "module `t`: assign y: width mismatch: `y` is 9 bits, `a` is 8 bits"
+    );
 }
 
 #[test]
@@ -83,14 +106,20 @@ fn undriven_unused_and_double_driven_signals_are_refused() {
         let _a = m.input("a", 1, "");
         let _y = m.output("y", 1, "");
     });
-    assert_eq!(e, "module `t`: input `a` is never used; output `y` is never driven");
+    assert_eq!(
+        e,
+        "module `t`: input `a` is never used; output `y` is never driven"
+    );
     let e = module_error(|m| {
         let a = m.input("a", 1, "");
         let y = m.output("y", 1, "");
         m.assign(&y, a.clone());
         m.comb("", |b| b.assign(&y, a.clone()));
     });
-    assert_eq!(e, "module `t`: `y` has two drivers (a continuous assign and comb process #0)");
+    assert_eq!(
+        e,
+        "module `t`: `y` has two drivers (a continuous assign and comb process #0)"
+    );
 }
 
 #[test]
@@ -112,5 +141,8 @@ fn constants_must_fit() {
         let y = m.output("y", 4, "");
         m.assign(&y, Expr::lit(16, 4));
     });
-    assert_eq!(e, "module `t`: value 16 of `constant` does not fit in 4 bits");
+    assert_eq!(
+        e,
+        "module `t`: value 16 of `constant` does not fit in 4 bits"
+    );
 }

@@ -90,7 +90,7 @@ fn untagged_fpdus_known_bytes() {
     );
     assert_eq!(&f[..want.len()], &want[..]);
     assert_eq!(f.len(), 2 + 46 + 4); // no pad: 2 + 46 is a multiple of 4
-    // Terminate, DDP tagged invalid STag with the offending tagged header (as siw sends).
+                                     // Terminate, DDP tagged invalid STag with the offending tagged header (as siw sends).
     let off = Header {
         ctrl: Control::new(Opcode::Write, true),
         ddp: DdpHeader::Tagged {

@@ -8,26 +8,7 @@
 
 use std::time::Instant;
 
-use hdl::blocks::stag_table::{elaborate, StagTableParams};
-use hdl::Design;
-use testbench::models::stag_table::{run_random, StagConfig};
-
-/// `(label, config)` from the values in table order.
-fn set(label: &'static str, v: [u32; 8]) -> (&'static str, StagConfig) {
-    let [entries, foreign_entries, nic_id_bits, lookup_latency, pd_bits, len_bits, dma_addr_bits, nic_id] =
-        v;
-    let cfg = StagConfig {
-        entries,
-        foreign_entries,
-        nic_id_bits,
-        lookup_latency,
-        pd_bits,
-        len_bits,
-        dma_addr_bits,
-        nic_id,
-    };
-    (label, cfg)
-}
+use testbench::models::stag_table::{load_dut, run_random, StagConfig};
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
@@ -37,39 +18,11 @@ fn main() {
     let seed: u64 = std::env::var("SEED")
         .ok()
         .map_or(1, |v| v.parse().expect("SEED"));
-    // The same sets as tests/stag_table.rs: entries, foreign entries,
-    // nic-id bits, lookup latency, pd/len/dma-addr bits, nic_id.
-    let sets = [
-        set(
-            "16 own / 8 foreign, latency 2, 4 id bits",
-            [16, 8, 4, 2, 16, 32, 64, 5],
-        ),
-        set(
-            "256 own / 16 foreign, latency 3, 8 id bits",
-            [256, 16, 8, 3, 8, 20, 48, 0xa7],
-        ),
-        set(
-            "4096 own / 64 foreign, latency 6, 1 id bit",
-            [4096, 64, 1, 6, 32, 64, 40, 1],
-        ),
-    ];
+    let sets = StagConfig::random_sets();
     let mut rows = Vec::new();
     for (label, cfg) in &sets {
-        let p = StagTableParams {
-            name: "stag_table".into(),
-            entries: cfg.entries,
-            foreign_entries: cfg.foreign_entries,
-            nic_id_bits: cfg.nic_id_bits,
-            lookup_latency: cfg.lookup_latency,
-            pd_bits: cfg.pd_bits,
-            len_bits: cfg.len_bits,
-            dma_addr_bits: cfg.dma_addr_bits,
-        };
-        let mut d = Design::default();
-        d.add(&elaborate(&p).expect("elaborate")).expect("design");
         let t = Instant::now();
-        let dut = testbench::dut::load(&d, "stag_table", "stag_table_bench")
-            .unwrap_or_else(|e| panic!("{e}"));
+        let dut = load_dut(cfg, "stag_table_bench");
         eprintln!(
             "{label}: model ready in {:.1?} (build or cache)",
             t.elapsed()

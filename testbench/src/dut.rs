@@ -14,13 +14,24 @@ pub fn build_spec(design: &Design, top: &str) -> BuildSpec {
     let verilog = design.files_for(top);
     assert!(!verilog.is_empty(), "design has no module `{top}`");
     let prefix = sim::prefix_for(top, &verilog);
-    let module = design.modules().find(|m| m.name == top).expect("checked above");
+    let module = design
+        .modules()
+        .find(|m| m.name == top)
+        .expect("checked above");
     let ports: Vec<ShimPort> = module
         .ports()
-        .map(|(s, d)| ShimPort { name: &s.name, width: s.width, is_input: d == Dir::Input })
+        .map(|(s, d)| ShimPort {
+            name: &s.name,
+            width: s.width,
+            is_input: d == Dir::Input,
+        })
         .collect();
     let shim_cpp = cpp_shim(top, &prefix, &ports);
-    BuildSpec { top: top.to_string(), verilog, shim_cpp }
+    BuildSpec {
+        top: top.to_string(),
+        verilog,
+        shim_cpp,
+    }
 }
 
 /// Build (or take from the cache) and load `top`; starts a VCD at

@@ -21,14 +21,25 @@ struct Ports {
 
 fn ports(model: &Model) -> Ports {
     let p = |n: &str| model.port(n).unwrap();
-    let side = |pre: &str| ["tdata", "tkeep", "tvalid", "tready", "tlast", "tuser"].map(|f| p(&format!("{pre}_{f}")));
-    Ports { rst: p("rst"), s: side("s_axis"), m: side("m_axis") }
+    let side = |pre: &str| {
+        ["tdata", "tkeep", "tvalid", "tready", "tlast", "tuser"].map(|f| p(&format!("{pre}_{f}")))
+    };
+    Ports {
+        rst: p("rst"),
+        s: side("s_axis"),
+        m: side("m_axis"),
+    }
 }
 
 fn fifo(data_width: u32, depth: u32) -> (Design, AxisFifoParams) {
     let params = AxisFifoParams {
         name: format!("axis_fifo_w{data_width}_d{depth}"),
-        stream: AxisSpec { data_width, keep: true, last: true, user_width: 16 },
+        stream: AxisSpec {
+            data_width,
+            keep: true,
+            last: true,
+            user_width: 16,
+        },
         depth,
     };
     let mut d = Design::default();
@@ -53,8 +64,12 @@ fn random_traffic(data_width: u32, depth: u32, beats: usize, test: &str) {
         let mut r = rng(seed);
         let mut sent = 0;
         while sent < beats {
-            let beat: Beat =
-                ((0..words).map(|_| r.gen()).collect(), r.gen::<u64>() & keep_mask, r.gen_range(0..2), r.gen_range(0..1 << 16));
+            let beat: Beat = (
+                (0..words).map(|_| r.gen()).collect(),
+                r.gen::<u64>() & keep_mask,
+                r.gen_range(0..2),
+                r.gen_range(0..1 << 16),
+            );
             // Random pauses: valid low for a while.
             if r.gen_bool(0.3) {
                 c.dut().set(io.s[2], 0);
@@ -85,12 +100,21 @@ fn random_traffic(data_width: u32, depth: u32, beats: usize, test: &str) {
         let mut got = 0;
         while got < beats {
             // Back-pressure: tready random, sometimes stalled for long stretches.
-            let ready = if r.gen_bool(0.05) { 0 } else { r.gen_bool(0.7) as u64 };
+            let ready = if r.gen_bool(0.05) {
+                0
+            } else {
+                r.gen_bool(0.7) as u64
+            };
             c.dut().set(io.m[3], ready);
             c.edge().await;
             let m = c.dut();
             if m.get(io.m[2]) == 1 && m.get(io.m[3]) == 1 {
-                let beat = (m.get_wide(io.m[0]).to_vec(), m.get(io.m[1]), m.get(io.m[4]), m.get(io.m[5]));
+                let beat = (
+                    m.get_wide(io.m[0]).to_vec(),
+                    m.get(io.m[1]),
+                    m.get(io.m[4]),
+                    m.get(io.m[5]),
+                );
                 drop(m);
                 b.observe(c.cycle(), beat);
                 got += 1;
@@ -138,7 +162,12 @@ fn holds_depth_plus_two_beats_when_the_sink_stalls() {
     }
     // DEPTH words in the memory, one in the read stage, and the output
     // register slice holds two (its output and its skid register).
-    check_eq(50, "beats accepted with the sink stalled", depth as u64 + 3, accepted);
+    check_eq(
+        50,
+        "beats accepted with the sink stalled",
+        depth as u64 + 3,
+        accepted,
+    );
     m.set(io.s[2], 0);
     m.set(io.m[3], 1);
     for expected in 0..accepted {

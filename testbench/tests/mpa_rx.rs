@@ -36,20 +36,38 @@ fn verdict(bytes: &[u8]) -> (bool, bool) {
     let len = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
     let length_ok = (2 + len).div_ceil(4) * 4 + 4 == bytes.len();
     let n = bytes.len();
-    let crc_ok = !software_update(!0, &bytes[..n - 4]) == u32::from_le_bytes(bytes[n - 4..].try_into().unwrap());
+    let crc_ok = !software_update(!0, &bytes[..n - 4])
+        == u32::from_le_bytes(bytes[n - 4..].try_into().unwrap());
     (length_ok, crc_ok)
 }
 
 fn run(width: u32, frames: usize, test: &str) {
-    let params = MpaRxParams { name: format!("mpa_rx_w{width}"), data_width: width, conn_bits: 16 };
+    let params = MpaRxParams {
+        name: format!("mpa_rx_w{width}"),
+        data_width: width,
+        conn_bits: 16,
+    };
     let mut design = Design::default();
     design.add(&elaborate(&params).unwrap()).unwrap();
     let mut m: Model = testbench::dut::load(&design, &params.name, test).unwrap();
     let p = |n: &str| m.port(n).unwrap();
-    let (rst, sd, sk, sv, sr, sl, su) =
-        (p("rst"), p("s_axis_tdata"), p("s_axis_tkeep"), p("s_axis_tvalid"), p("s_axis_tready"), p("s_axis_tlast"), p("s_axis_tuser"));
-    let (md, mk, mv, mr, ml, mu) =
-        (p("m_axis_tdata"), p("m_axis_tkeep"), p("m_axis_tvalid"), p("m_axis_tready"), p("m_axis_tlast"), p("m_axis_tuser"));
+    let (rst, sd, sk, sv, sr, sl, su) = (
+        p("rst"),
+        p("s_axis_tdata"),
+        p("s_axis_tkeep"),
+        p("s_axis_tvalid"),
+        p("s_axis_tready"),
+        p("s_axis_tlast"),
+        p("s_axis_tuser"),
+    );
+    let (md, mk, mv, mr, ml, mu) = (
+        p("m_axis_tdata"),
+        p("m_axis_tkeep"),
+        p("m_axis_tvalid"),
+        p("m_axis_tready"),
+        p("m_axis_tlast"),
+        p("m_axis_tuser"),
+    );
     let seed = seed_from_env(test);
     let mut r = rng(seed);
     let lanes = (width / 8) as usize;
@@ -59,7 +77,11 @@ fn run(width: u32, frames: usize, test: &str) {
     let mut expected: VecDeque<(Vec<u64>, u64, u64, u64)> = VecDeque::new();
     let (mut good, mut bad) = (0, 0);
     for i in 0..frames {
-        let len = if r.gen_bool(0.2) { r.gen_range(0..8) } else { r.gen_range(0..600) };
+        let len = if r.gen_bool(0.2) {
+            r.gen_range(0..8)
+        } else {
+            r.gen_range(0..600)
+        };
         let ulpdu: Vec<u8> = (0..len).map(|_| r.gen()).collect();
         let mut f = fpdu(&ulpdu);
         match r.gen_range(0..10) {
@@ -76,7 +98,11 @@ fn run(width: u32, frames: usize, test: &str) {
             _ => {}
         }
         let (lok, cok) = verdict(&f);
-        if lok && cok { good += 1 } else { bad += 1 }
+        if lok && cok {
+            good += 1
+        } else {
+            bad += 1
+        }
         let conn = i as u64 & 0xffff;
         let chunks: Vec<&[u8]> = f.chunks(lanes).collect();
         for (j, c) in chunks.iter().enumerate() {
@@ -84,14 +110,25 @@ fn run(width: u32, frames: usize, test: &str) {
             for (k, b) in c.iter().enumerate() {
                 words[k / 8] |= (*b as u64) << (8 * (k % 8));
             }
-            let keep = if c.len() == 64 { u64::MAX } else { (1u64 << c.len()) - 1 };
+            let keep = if c.len() == 64 {
+                u64::MAX
+            } else {
+                (1u64 << c.len()) - 1
+            };
             let last = (j + 1 == chunks.len()) as u64;
             beats.push_back((words.clone(), keep, last, conn));
-            let flags = if last == 1 { (lok as u64) << 17 | (cok as u64) << 16 } else { 0 };
+            let flags = if last == 1 {
+                (lok as u64) << 17 | (cok as u64) << 16
+            } else {
+                0
+            };
             expected.push_back((words, keep, last, conn | flags));
         }
     }
-    assert!(good > frames / 3 && bad > frames / 10, "mix: {good} good, {bad} bad");
+    assert!(
+        good > frames / 3 && bad > frames / 10,
+        "mix: {good} good, {bad} bad"
+    );
 
     m.set(rst, 1);
     m.step_n(2);
@@ -100,7 +137,11 @@ fn run(width: u32, frames: usize, test: &str) {
     let mut valid = false;
     while !expected.is_empty() {
         cycle += 1;
-        assert!(cycle < 10_000_000, "stuck with {} beats left", expected.len());
+        assert!(
+            cycle < 10_000_000,
+            "stuck with {} beats left",
+            expected.len()
+        );
         if !valid && !beats.is_empty() && r.gen_bool(0.8) {
             let b = &beats[0];
             m.set_wide(sd, &b.0);
@@ -115,7 +156,12 @@ fn run(width: u32, frames: usize, test: &str) {
         if m.get(mv) == 1 && m.get(mr) == 1 {
             let e = expected.pop_front().unwrap();
             let got = (m.get_wide(md).to_vec(), m.get(mk), m.get(ml), m.get(mu));
-            check_eq(cycle, "m_axis beat (data, keep, last, {len_ok, crc_ok, conn})", e, got);
+            check_eq(
+                cycle,
+                "m_axis beat (data, keep, last, {len_ok, crc_ok, conn})",
+                e,
+                got,
+            );
         }
         if valid && m.get(sr) == 1 {
             beats.pop_front();

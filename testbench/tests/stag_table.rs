@@ -10,8 +10,6 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
-use hdl::blocks::stag_table::{elaborate, StagTableParams};
-use hdl::Design;
 use sim::Model;
 use testbench::models::stag_table::*;
 use testbench::{seed_from_env, Ctx, Sim};
@@ -39,54 +37,8 @@ fn small_lat3() -> StagConfig {
     }
 }
 
-/// The random tests' three parameter sets (the first is `small()`).
-fn random_sets() -> [(&'static str, StagConfig); 3] {
-    [
-        ("16/8", small()),
-        (
-            "256/16",
-            StagConfig {
-                entries: 256,
-                foreign_entries: 16,
-                nic_id_bits: 8,
-                lookup_latency: 3,
-                pd_bits: 8,
-                len_bits: 20,
-                dma_addr_bits: 48,
-                nic_id: 0xa7,
-            },
-        ),
-        (
-            "4096/64",
-            StagConfig {
-                entries: 4096,
-                foreign_entries: 64,
-                nic_id_bits: 1,
-                lookup_latency: 6,
-                pd_bits: 32,
-                len_bits: 64,
-                dma_addr_bits: 40,
-                nic_id: 1,
-            },
-        ),
-    ]
-}
-
 fn load(cfg: &StagConfig, test: &str) -> Model {
-    let p = StagTableParams {
-        name: "stag_table".into(),
-        entries: cfg.entries,
-        foreign_entries: cfg.foreign_entries,
-        nic_id_bits: cfg.nic_id_bits,
-        lookup_latency: cfg.lookup_latency,
-        pd_bits: cfg.pd_bits,
-        len_bits: cfg.len_bits,
-        dma_addr_bits: cfg.dma_addr_bits,
-    };
-    let m = elaborate(&p).unwrap_or_else(|e| panic!("elaborate: {e}"));
-    let mut d = Design::default();
-    d.add(&m).unwrap_or_else(|e| panic!("{e}"));
-    testbench::dut::load(&d, "stag_table", test).unwrap_or_else(|e| panic!("{e}"))
+    load_dut(cfg, test)
 }
 
 // ---------------------------------------------------------------------------
@@ -1319,7 +1271,7 @@ fn random_cycles() -> u64 {
 }
 
 fn random(set: usize) {
-    let (label, cfg) = random_sets()[set].clone();
+    let (label, cfg) = StagConfig::random_sets()[set].clone();
     let test = format!("stag_table_random_{}", label.replace('/', "_"));
     let seed = seed_from_env(&test);
     let dut = load(&cfg, &test);

@@ -2,6 +2,9 @@
 //! with check and latch assertions, and Icarus elaboration. A failure
 //! message carries the full command and its output (the marlin habit).
 
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,8 +14,11 @@ use hdl::design::Design;
 /// A fresh directory under cargo's per-test temp dir.
 pub fn scratch(tag: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -20,8 +26,14 @@ pub fn scratch(tag: &str) -> PathBuf {
 
 fn run(cmd: &mut Command) -> Result<String, String> {
     let line = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot run {line}: {e}"))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {line}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if out.status.success() {
         Ok(text)
     } else {
@@ -45,7 +57,8 @@ pub fn write_files(design: &Design, top: &str, dir: &Path) -> Vec<PathBuf> {
 /// `verilator --lint-only -Wall`: any output at all is a failure.
 pub fn lint(files: &[PathBuf], top: &str) -> Result<(), String> {
     let mut cmd = Command::new("verilator");
-    cmd.args(["--lint-only", "-Wall", "--top-module", top]).args(files);
+    cmd.args(["--lint-only", "-Wall", "--top-module", top])
+        .args(files);
     let text = run(&mut cmd)?;
     if text.trim().is_empty() {
         Ok(())
@@ -58,7 +71,10 @@ pub fn lint(files: &[PathBuf], top: &str) -> Result<(), String> {
 /// RAM, which keeps large random configurations quick), then `check -assert`
 /// and no latch cell in the netlist (`check -assert` alone misses latches).
 pub fn yosys(files: &[PathBuf], top: &str) -> Result<(), String> {
-    let reads: Vec<String> = files.iter().map(|f| format!("read_verilog -defer {};", f.display())).collect();
+    let reads: Vec<String> = files
+        .iter()
+        .map(|f| format!("read_verilog -defer {};", f.display()))
+        .collect();
     let latches = "t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*";
     let script = format!(
         "{} hierarchy -check -top {top}; proc; select -assert-none {latches}; synth_ice40 -top {top}; check -assert; select -assert-none {latches}",
@@ -71,7 +87,9 @@ pub fn yosys(files: &[PathBuf], top: &str) -> Result<(), String> {
 pub fn iverilog(files: &[PathBuf], top: &str, dir: &Path) -> Result<(), String> {
     let out = dir.join(format!("{top}.vvp"));
     let mut cmd = Command::new("iverilog");
-    cmd.args(["-g2005", "-Wall", "-s", top, "-o"]).arg(&out).args(files);
+    cmd.args(["-g2005", "-Wall", "-s", top, "-o"])
+        .arg(&out)
+        .args(files);
     let text = run(&mut cmd)?;
     if text.trim().is_empty() {
         Ok(())
@@ -86,7 +104,11 @@ pub fn check_design(design: &Design, tag: &str) -> Result<(), String> {
     let mut problems = Vec::new();
     for m in design.modules() {
         let files = write_files(design, &m.name, &dir);
-        for r in [lint(&files, &m.name), yosys(&files, &m.name), iverilog(&files, &m.name, &dir)] {
+        for r in [
+            lint(&files, &m.name),
+            yosys(&files, &m.name),
+            iverilog(&files, &m.name, &dir),
+        ] {
             if let Err(e) = r {
                 problems.push(format!("module {}: {e}", m.name));
             }

@@ -27,7 +27,12 @@ impl AxisFifoParams {
     pub fn from_params(p: &Params) -> Self {
         AxisFifoParams {
             name: "axis_fifo".into(),
-            stream: AxisSpec { data_width: p.get32("data-width"), keep: true, last: true, user_width: 16 },
+            stream: AxisSpec {
+                data_width: p.get32("data-width"),
+                keep: true,
+                last: true,
+                user_width: 16,
+            },
             depth: p.get32("fifo-depth"),
         }
     }
@@ -51,29 +56,49 @@ pub fn elaborate(p: &AxisFifoParams) -> Result<Rc<Module>, Error> {
     let aw = clog2(p.depth as u64);
     let pw = p.stream.payload_width();
     let mut m = ModuleBuilder::new(&p.name, "synchronous AXI4-Stream FIFO in block RAM");
-    m.param("DATA_WIDTH", p.stream.data_width as u64, "tdata width in bits");
-    m.param("USER_WIDTH", p.stream.user_width as u64, "tuser width in bits");
+    m.param(
+        "DATA_WIDTH",
+        p.stream.data_width as u64,
+        "tdata width in bits",
+    );
+    m.param(
+        "USER_WIDTH",
+        p.stream.user_width as u64,
+        "tuser width in bits",
+    );
     m.param("DEPTH", p.depth as u64, "memory words");
     let clk = m.input("clk", 1, "");
     let rst = m.input("rst", 1, "synchronous, active high");
     let s = p.stream.ports(&mut m, "s_axis", Side::Subordinate);
     let mo = p.stream.ports(&mut m, "m_axis", Side::Manager);
 
-    let mem = m.memory("mem", pw, p.depth, "payload words: {tuser, tlast, tkeep, tdata}");
+    let mem = m.memory(
+        "mem",
+        pw,
+        p.depth,
+        "payload words: {tuser, tlast, tkeep, tdata}",
+    );
     // Pointers carry one extra bit so that full and empty differ.
     let wr_ptr = m.reg("wr_ptr_reg", aw + 1, 0, "next word to write");
     let rd_ptr = m.reg("rd_ptr_reg", aw + 1, 0, "next word to read");
     let full = m.signal("full", 1, "");
     let empty = m.signal("empty", 1, "");
     let rd_valid = m.reg("rd_valid_reg", 1, 0, "read stage holds a word");
-    let rd_data = m.signal("rd_data_reg", pw, "read stage (the block RAM output register)");
+    let rd_data = m.signal(
+        "rd_data_reg",
+        pw,
+        "read stage (the block RAM output register)",
+    );
     let rd_ready = m.signal("rd_ready", 1, "read stage can take a word this cycle");
     let out_tready = m.signal("out_tready", 1, "");
     let write = m.signal("write", 1, "");
 
     m.assign(
         &full,
-        wr_ptr.bit(aw).ne(rd_ptr.bit(aw)).land(wr_ptr.slice(aw - 1, 0).eq(rd_ptr.slice(aw - 1, 0))),
+        wr_ptr
+            .bit(aw)
+            .ne(rd_ptr.bit(aw))
+            .land(wr_ptr.slice(aw - 1, 0).eq(rd_ptr.slice(aw - 1, 0))),
     );
     m.assign(&empty, wr_ptr.eq(&rd_ptr));
     m.assign(&write, s.sig("tvalid").clone() & !full.clone());
@@ -86,20 +111,27 @@ pub fn elaborate(p: &AxisFifoParams) -> Result<Rc<Module>, Error> {
             b.assign(&wr_ptr, wr_ptr.inc());
         });
     });
-    m.sync("read side: registered read, so the memory maps to block RAM", |b| {
-        b.when(&rd_ready, |b| {
-            b.assign(&rd_valid, !empty.clone());
-            b.when(!empty.clone(), |b| {
-                b.assign(&rd_data, mem.read(rd_ptr.slice(aw - 1, 0)));
-                b.assign(&rd_ptr, rd_ptr.inc());
+    m.sync(
+        "read side: registered read, so the memory maps to block RAM",
+        |b| {
+            b.when(&rd_ready, |b| {
+                b.assign(&rd_valid, !empty.clone());
+                b.when(!empty.clone(), |b| {
+                    b.assign(&rd_data, mem.read(rd_ptr.slice(aw - 1, 0)));
+                    b.assign(&rd_ptr, rd_ptr.inc());
+                });
             });
-        });
-    });
+        },
+    );
 
     // The slice's unpacked outputs are this module's outputs, one by one.
     let mut conns: Vec<(&str, Expr)> = vec![("clk", clk), ("rst", rst)];
     let mut lo = 0;
-    let names_in: Vec<String> = s.fields.iter().map(|(fd, _)| format!("s_axis_{}", fd.name)).collect();
+    let names_in: Vec<String> = s
+        .fields
+        .iter()
+        .map(|(fd, _)| format!("s_axis_{}", fd.name))
+        .collect();
     for (i, (fd, _)) in s.fields.iter().enumerate() {
         let name = names_in[i].as_str();
         let e = match fd.name {
@@ -113,7 +145,11 @@ pub fn elaborate(p: &AxisFifoParams) -> Result<Rc<Module>, Error> {
         };
         conns.push((name, e));
     }
-    let names_out: Vec<String> = mo.fields.iter().map(|(fd, _)| format!("m_axis_{}", fd.name)).collect();
+    let names_out: Vec<String> = mo
+        .fields
+        .iter()
+        .map(|(fd, _)| format!("m_axis_{}", fd.name))
+        .collect();
     for (i, (_, e)) in mo.fields.iter().enumerate() {
         conns.push((names_out[i].as_str(), e.clone()));
     }

@@ -29,7 +29,11 @@ pub fn update_masks(n_bytes: u32) -> Vec<(u32, Vec<u64>)> {
             // shift right by one, XOR the polynomial where it has ones
             let mut next: Vec<(u32, Vec<u64>)> = Vec::with_capacity(32);
             for i in 0..32 {
-                let (mut c, mut dd) = if i < 31 { state[i + 1].clone() } else { (0, vec![0u64; words]) };
+                let (mut c, mut dd) = if i < 31 {
+                    state[i + 1].clone()
+                } else {
+                    (0, vec![0u64; words])
+                };
                 if POLY >> i & 1 == 1 {
                     c ^= fc;
                     for (w, f) in dd.iter_mut().zip(&fd) {
@@ -51,7 +55,11 @@ pub fn update(crc: &Expr, data: &Expr, n_bytes: u32) -> Expr {
     let masks = update_masks(n_bytes);
     let dbits = 8 * n_bytes;
     let whole = data;
-    let data = if dbits == data.width() { data.clone() } else { data.slice(dbits - 1, 0) };
+    let data = if dbits == data.width() {
+        data.clone()
+    } else {
+        data.slice(dbits - 1, 0)
+    };
     let bits: Vec<Expr> = masks
         .iter()
         .rev()
@@ -86,7 +94,10 @@ pub fn update(crc: &Expr, data: &Expr, n_bytes: u32) -> Expr {
             } else if mask != 0 {
                 terms.push((data.clone() & Expr::lit(mask, dbits)).red_xor());
             }
-            terms.into_iter().reduce(|a, b| a ^ b).unwrap_or_else(|| Expr::zero(1))
+            terms
+                .into_iter()
+                .reduce(|a, b| a ^ b)
+                .unwrap_or_else(|| Expr::zero(1))
         })
         .collect();
     Expr::concat(bits)
@@ -97,7 +108,11 @@ pub fn software_update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -145,7 +160,11 @@ mod tests {
                 x ^= x << 17;
                 let data: Vec<u8> = (0..n).map(|i| (x >> (i % 8 * 8)) as u8 ^ i as u8).collect();
                 let crc = (x >> 32) as u32;
-                assert_eq!(apply(&masks, crc, &data), software_update(crc, &data), "n={n}");
+                assert_eq!(
+                    apply(&masks, crc, &data),
+                    software_update(crc, &data),
+                    "n={n}"
+                );
             }
         }
     }

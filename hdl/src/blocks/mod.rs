@@ -1,8 +1,8 @@
 //! Hardware blocks: one per file, each `params -> validate -> elaborate`.
 
 pub mod axis_fifo;
+pub mod axis_register;
 pub mod crc32c;
 pub mod mpa_rx;
-pub mod axis_register;
-pub mod synth_wrapper;
 pub mod stag_table;
+pub mod synth_wrapper;

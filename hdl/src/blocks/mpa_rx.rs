@@ -35,7 +35,11 @@ pub struct MpaRxParams {
 
 impl MpaRxParams {
     pub fn from_params(p: &Params) -> Self {
-        MpaRxParams { name: "mpa_rx".into(), data_width: p.get32("data-width"), conn_bits: 16 }
+        MpaRxParams {
+            name: "mpa_rx".into(),
+            data_width: p.get32("data-width"),
+            conn_bits: 16,
+        }
     }
     pub fn validate(&self) -> Result<(), Error> {
         params::check("data-width", self.data_width as u64)?;
@@ -47,25 +51,54 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
     p.validate()?;
     let w = p.data_width;
     let lanes = w / 8;
-    let mut m = ModuleBuilder::new(&p.name, "MPA FPDU length and CRC32c check, verdict on the last beat");
+    let mut m = ModuleBuilder::new(
+        &p.name,
+        "MPA FPDU length and CRC32c check, verdict on the last beat",
+    );
     m.param("DATA_WIDTH", w as u64, "stream width in bits");
-    m.param("CONN_BITS", p.conn_bits as u64, "connection id width (tuser)");
+    m.param(
+        "CONN_BITS",
+        p.conn_bits as u64,
+        "connection id width (tuser)",
+    );
     let _clk = m.input("clk", 1, "");
     let _rst = m.input("rst", 1, "synchronous, active high");
-    let in_spec = AxisSpec { data_width: w, keep: true, last: true, user_width: p.conn_bits };
-    let out_spec = AxisSpec { user_width: p.conn_bits + 2, ..in_spec };
+    let in_spec = AxisSpec {
+        data_width: w,
+        keep: true,
+        last: true,
+        user_width: p.conn_bits,
+    };
+    let out_spec = AxisSpec {
+        user_width: p.conn_bits + 2,
+        ..in_spec
+    };
     let s = in_spec.ports(&mut m, "s_axis", Side::Subordinate);
     let o = out_spec.ports(&mut m, "m_axis", Side::Manager);
-    let (tdata, tkeep, tvalid, tlast, tuser) =
-        (s.sig("tdata").clone(), s.sig("tkeep").clone(), s.sig("tvalid").clone(), s.sig("tlast").clone(), s.sig("tuser").clone());
+    let (tdata, tkeep, tvalid, tlast, tuser) = (
+        s.sig("tdata").clone(),
+        s.sig("tkeep").clone(),
+        s.sig("tvalid").clone(),
+        s.sig("tlast").clone(),
+        s.sig("tuser").clone(),
+    );
 
     let out_valid = m.reg("out_valid_reg", 1, 0, "");
     let out_data = m.signal("out_data_reg", w, "");
     let out_keep = m.signal("out_keep_reg", lanes, "");
     let out_last = m.signal("out_last_reg", 1, "");
-    let out_user = m.signal("out_user_reg", p.conn_bits + 2, "{length_ok, crc_ok, connection}");
+    let out_user = m.signal(
+        "out_user_reg",
+        p.conn_bits + 2,
+        "{length_ok, crc_ok, connection}",
+    );
     let first = m.reg("first_reg", 1, 1, "next beat starts an FPDU");
-    let crc = m.reg("crc_reg", 32, 0xFFFF_FFFF, "CRC32c state over the bytes so far");
+    let crc = m.reg(
+        "crc_reg",
+        32,
+        0xFFFF_FFFF,
+        "CRC32c state over the bytes so far",
+    );
     let count = m.reg("count_reg", COUNT_BITS, 0, "bytes before this beat");
     let mpa_len = m.signal("mpa_len_reg", 16, "ULPDU length field of this FPDU");
     let bad_keep = m.reg("bad_keep_reg", 1, 0, "a non-last beat was not full");
@@ -75,8 +108,19 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
     m.assign(&take, tvalid.land(s.sig("tready")));
 
     // The length field is the first two bytes, network order.
-    let len_now = m.signal("len_now", 16, "length field, from this beat if it is the first");
-    m.assign(&len_now, Expr::mux(&first, Expr::concat([tdata.slice(7, 0), tdata.slice(15, 8)]), mpa_len.clone()));
+    let len_now = m.signal(
+        "len_now",
+        16,
+        "length field, from this beat if it is the first",
+    );
+    m.assign(
+        &len_now,
+        Expr::mux(
+            &first,
+            Expr::concat([tdata.slice(7, 0), tdata.slice(15, 8)]),
+            mpa_len.clone(),
+        ),
+    );
 
     // Bytes in this beat: tkeep must be 2^k - 1 on the last beat (k = 4j
     // for a well-formed FPDU) and all ones before it.
@@ -104,11 +148,25 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
         last_ok_terms.push(is_k.clone());
         total_terms.push((is_k, k));
     }
-    let keep_ok_last = last_ok_terms.iter().cloned().reduce(|a, b| a.lor(b)).expect("lanes >= 8");
+    let keep_ok_last = last_ok_terms
+        .iter()
+        .cloned()
+        .reduce(|a, b| a.lor(b))
+        .expect("lanes >= 8");
     let crc_ok = m.signal("crc_ok", 1, "on the last beat");
-    m.assign(&crc_ok, crc_ok_terms.into_iter().reduce(|a, b| a.lor(b)).expect("lanes >= 8"));
+    m.assign(
+        &crc_ok,
+        crc_ok_terms
+            .into_iter()
+            .reduce(|a, b| a.lor(b))
+            .expect("lanes >= 8"),
+    );
     // Total bytes = count + k; expected = roundup4(2 + len) + 4.
-    let beat_bytes = m.signal("last_bytes", COUNT_BITS, "valid bytes in the last beat (0 if malformed)");
+    let beat_bytes = m.signal(
+        "last_bytes",
+        COUNT_BITS,
+        "valid bytes in the last beat (0 if malformed)",
+    );
     let legs = total_terms
         .into_iter()
         .map(|(is_k, k)| is_k.gate(&Expr::lit(k as u128, COUNT_BITS)))
@@ -121,11 +179,15 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
     let len17 = len_now.zext(COUNT_BITS);
     m.assign(
         &expected,
-        ((len17.clone() + Expr::lit(5, COUNT_BITS)) & Expr::lit(!3u128 & ((1 << COUNT_BITS) - 1), COUNT_BITS))
+        ((len17.clone() + Expr::lit(5, COUNT_BITS))
+            & Expr::lit(!3u128 & ((1 << COUNT_BITS) - 1), COUNT_BITS))
             + Expr::lit(4, COUNT_BITS),
     );
     let len_ok = m.signal("length_ok", 1, "on the last beat");
-    m.assign(&len_ok, keep_ok_last.land(bad_keep.lnot()).land(total.eq(&expected)));
+    m.assign(
+        &len_ok,
+        keep_ok_last.land(bad_keep.lnot()).land(total.eq(&expected)),
+    );
 
     m.sync("pass the beat on, with the verdict on the last one", |b| {
         b.when(o.sig("tready"), |b| b.assign(&out_valid, Expr::zero(1)));
@@ -152,8 +214,13 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
                     // Saturate instead of wrapping: an over-long FPDU must
                     // not look well-formed.
                     let next = count.clone() + Expr::lit(lanes as u128, COUNT_BITS);
-                    b.assign(&count, Expr::mux(next.lt(&count), Expr::ones(COUNT_BITS), next));
-                    b.when(tkeep.ne(full_keep.clone()), |b| b.assign(&bad_keep, Expr::lit(1, 1)));
+                    b.assign(
+                        &count,
+                        Expr::mux(next.lt(&count), Expr::ones(COUNT_BITS), next),
+                    );
+                    b.when(tkeep.ne(full_keep.clone()), |b| {
+                        b.assign(&bad_keep, Expr::lit(1, 1))
+                    });
                 },
             );
             b.when(&first, |b| b.assign(&mpa_len, &len_now));

@@ -40,7 +40,11 @@ const PREFIX: &str = "dut_";
 pub fn elaborate(inner: &Rc<Module>, name: &str) -> Result<Rc<Module>, Error> {
     let problems = check(inner, name);
     if !problems.is_empty() {
-        return Err(ElabError { module: name.into(), problems }.into());
+        return Err(ElabError {
+            module: name.into(),
+            problems,
+        }
+        .into());
     }
     let has_rst = inner.port("rst").is_some();
     let data_inputs: Vec<(Rc<str>, u32)> = inner
@@ -48,29 +52,75 @@ pub fn elaborate(inner: &Rc<Module>, name: &str) -> Result<Rc<Module>, Error> {
         .filter(|(s, d)| *d == Dir::Input && !is_clock_or_reset(&s.name))
         .map(|(s, _)| (s.name.clone(), s.width))
         .collect();
-    let outputs: Vec<(Rc<str>, u32)> =
-        inner.ports().filter(|(_, d)| *d == Dir::Output).map(|(s, _)| (s.name.clone(), s.width)).collect();
+    let outputs: Vec<(Rc<str>, u32)> = inner
+        .ports()
+        .filter(|(_, d)| *d == Dir::Output)
+        .map(|(s, _)| (s.name.clone(), s.width))
+        .collect();
     let in_bits: u32 = data_inputs.iter().map(|(_, w)| w).sum();
     let out_bits: u32 = outputs.iter().map(|(_, w)| w).sum();
 
     let mut m = ModuleBuilder::new(
         name,
-        &format!("registered scan wrapper around `{}` for synthesis measurements", inner.name),
+        &format!(
+            "registered scan wrapper around `{}` for synthesis measurements",
+            inner.name
+        ),
     );
-    m.param("IN_BITS", in_bits as u64, "input bits of the wrapped module (the input shift register)");
-    m.param("OUT_BITS", out_bits as u64, "output bits of the wrapped module (the capture register)");
+    m.param(
+        "IN_BITS",
+        in_bits as u64,
+        "input bits of the wrapped module (the input shift register)",
+    );
+    m.param(
+        "OUT_BITS",
+        out_bits as u64,
+        "output bits of the wrapped module (the capture register)",
+    );
     let clk = m.input("clk", 1, "");
-    let rst = has_rst.then(|| m.input("rst", 1, "synchronous, active high; drives the wrapped module only"));
-    let rst_reg = rst.as_ref().map(|_| m.signal("rst_reg", 1, "rst, registered: the wrapped module's reset"));
-    let scan_in = m.input("scan_in", 1, "serial input: shifted into in_sr while scan_en");
-    let scan_en = m.input("scan_en", 1, "1: shift both registers; 0: hold in_sr, capture the outputs into out_sr");
+    let rst = has_rst.then(|| {
+        m.input(
+            "rst",
+            1,
+            "synchronous, active high; drives the wrapped module only",
+        )
+    });
+    let rst_reg = rst
+        .as_ref()
+        .map(|_| m.signal("rst_reg", 1, "rst, registered: the wrapped module's reset"));
+    let scan_in = m.input(
+        "scan_in",
+        1,
+        "serial input: shifted into in_sr while scan_en",
+    );
+    let scan_en = m.input(
+        "scan_en",
+        1,
+        "1: shift both registers; 0: hold in_sr, capture the outputs into out_sr",
+    );
     let scan_out = m.output("scan_out", 1, "serial output: the top bit of out_sr");
 
-    let in_sr = (in_bits > 0).then(|| m.signal("in_sr", in_bits, "the wrapped module's inputs, first port in the MSBs"));
-    let out_sr = m.signal("out_sr", out_bits, "the wrapped module's outputs, first port in the MSBs");
+    let in_sr = (in_bits > 0).then(|| {
+        m.signal(
+            "in_sr",
+            in_bits,
+            "the wrapped module's inputs, first port in the MSBs",
+        )
+    });
+    let out_sr = m.signal(
+        "out_sr",
+        out_bits,
+        "the wrapped module's outputs, first port in the MSBs",
+    );
     let out_sigs: Vec<Expr> = outputs
         .iter()
-        .map(|(n, w)| m.signal(&format!("{PREFIX}{n}"), *w, &format!("output `{n}` of the wrapped module")))
+        .map(|(n, w)| {
+            m.signal(
+                &format!("{PREFIX}{n}"),
+                *w,
+                &format!("output `{n}` of the wrapped module"),
+            )
+        })
         .collect();
 
     // Connections: clk/rst straight through, inputs from slices of in_sr
@@ -86,7 +136,9 @@ pub fn elaborate(inner: &Rc<Module>, name: &str) -> Result<Rc<Module>, Error> {
                 hi -= sig.width;
                 sr.slice(hi + sig.width - 1, hi)
             }
-            (n, Dir::Output) => out_sigs[outputs.iter().position(|(o, _)| &**o == n).expect("listed")].clone(),
+            (n, Dir::Output) => {
+                out_sigs[outputs.iter().position(|(o, _)| &**o == n).expect("listed")].clone()
+            }
         };
         conns.push((&sig.name, e));
     }
@@ -100,20 +152,25 @@ pub fn elaborate(inner: &Rc<Module>, name: &str) -> Result<Rc<Module>, Error> {
     };
     let captured = Expr::concat(out_sigs.iter().cloned());
     if let (Some(rst), Some(rst_reg)) = (&rst, &rst_reg) {
-        m.sync("reset of the wrapped module, from a flip-flop", |b| b.assign(rst_reg, rst));
+        m.sync("reset of the wrapped module, from a flip-flop", |b| {
+            b.assign(rst_reg, rst)
+        });
     }
-    m.sync("scan chain: shift while scan_en, else hold the inputs and capture the outputs", |b| {
-        b.if_else(
-            &scan_en,
-            |b| {
-                if let Some(sr) = &in_sr {
-                    b.assign(sr, shift_in(sr, &scan_in));
-                }
-                b.assign(&out_sr, shift_in(&out_sr, &chain_mid));
-            },
-            |b| b.assign(&out_sr, &captured),
-        );
-    });
+    m.sync(
+        "scan chain: shift while scan_en, else hold the inputs and capture the outputs",
+        |b| {
+            b.if_else(
+                &scan_en,
+                |b| {
+                    if let Some(sr) = &in_sr {
+                        b.assign(sr, shift_in(sr, &scan_in));
+                    }
+                    b.assign(&out_sr, shift_in(&out_sr, &chain_mid));
+                },
+                |b| b.assign(&out_sr, &captured),
+            );
+        },
+    );
     m.assign(&scan_out, out_sr.bit(out_bits - 1));
     Ok(m.finish()?)
 }
@@ -136,17 +193,25 @@ fn is_clock_or_reset(name: &str) -> bool {
 fn check(inner: &Module, name: &str) -> Vec<String> {
     let mut problems = Vec::new();
     if inner.name == name {
-        problems.push(format!("the wrapper cannot have the name of the module it wraps (`{name}`)"));
+        problems.push(format!(
+            "the wrapper cannot have the name of the module it wraps (`{name}`)"
+        ));
     }
     for port in ["clk", "rst"] {
         match inner.port(port) {
             Some((s, Dir::Input)) if s.width == 1 => {}
             None if port == "rst" => {}
-            _ => problems.push(format!("`{}` needs a 1-bit input `{port}` to be wrapped", inner.name)),
+            _ => problems.push(format!(
+                "`{}` needs a 1-bit input `{port}` to be wrapped",
+                inner.name
+            )),
         }
     }
     if !inner.ports().any(|(_, d)| d == Dir::Output) {
-        problems.push(format!("`{}` has no output: there would be nothing to observe", inner.name));
+        problems.push(format!(
+            "`{}` has no output: there would be nothing to observe",
+            inner.name
+        ));
     }
     problems
 }

@@ -24,7 +24,11 @@ pub struct Field {
 }
 
 const fn f(name: &'static str, width: u32, from_manager: bool) -> Field {
-    Field { name, width, from_manager }
+    Field {
+        name,
+        width,
+        from_manager,
+    }
 }
 
 /// An interface instantiated on a module: its ports by field name.
@@ -43,11 +47,19 @@ impl Bundle {
             .map(|fd| {
                 let name = format!("{prefix}_{}", fd.name);
                 let is_input = fd.from_manager == (side == Side::Subordinate);
-                let e = if is_input { m.input(&name, fd.width, "") } else { m.output(&name, fd.width, "") };
+                let e = if is_input {
+                    m.input(&name, fd.width, "")
+                } else {
+                    m.output(&name, fd.width, "")
+                };
                 (fd, e)
             })
             .collect();
-        Bundle { prefix: prefix.into(), side, fields }
+        Bundle {
+            prefix: prefix.into(),
+            side,
+            fields,
+        }
     }
 
     /// The port of field `name`. Panics on a name the interface does not
@@ -122,7 +134,11 @@ impl AxisSpec {
 
     /// Bits of everything but valid/ready, in field order (for FIFOs).
     pub fn payload_width(&self) -> u32 {
-        self.fields().iter().filter(|fd| fd.from_manager && fd.name != "tvalid").map(|fd| fd.width).sum()
+        self.fields()
+            .iter()
+            .filter(|fd| fd.from_manager && fd.name != "tvalid")
+            .map(|fd| fd.width)
+            .sum()
     }
 
     /// Add a bundle of this shape to `m`.

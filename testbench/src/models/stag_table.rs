@@ -50,6 +50,16 @@ use sim::{Model, Port};
 
 use crate::{check_eq, Ctx, JoinHandle, Scoreboard, Sim};
 
+/// Build (or take from the cache) and load the table of `cfg`; `WAVES=1`
+/// traces it to `target/waves/<test>.vcd`.
+pub fn load_dut(cfg: &StagConfig, test: &str) -> Model {
+    let module = hdl::blocks::stag_table::elaborate(&cfg.params())
+        .unwrap_or_else(|e| panic!("elaborate: {e}"));
+    let mut design = hdl::Design::default();
+    design.add(&module).unwrap_or_else(|e| panic!("{e}"));
+    crate::dut::load(&design, "stag_table", test).unwrap_or_else(|e| panic!("{e}"))
+}
+
 // ---------------------------------------------------------------------------
 // Encodings
 // ---------------------------------------------------------------------------
@@ -268,6 +278,57 @@ pub struct StagConfig {
 }
 
 impl StagConfig {
+    /// The generator parameters of this configuration.
+    pub fn params(&self) -> hdl::blocks::stag_table::StagTableParams {
+        hdl::blocks::stag_table::StagTableParams {
+            name: "stag_table".into(),
+            entries: self.entries,
+            foreign_entries: self.foreign_entries,
+            nic_id_bits: self.nic_id_bits,
+            lookup_latency: self.lookup_latency,
+            pd_bits: self.pd_bits,
+            len_bits: self.len_bits,
+            dma_addr_bits: self.dma_addr_bits,
+        }
+    }
+
+    /// The three parameter sets of the random tests and the bench: small
+    /// at latency 2 (foreign fields in flip-flops), medium at 3, large at 6
+    /// with one id bit, each with other field widths.
+    pub fn random_sets() -> [(&'static str, StagConfig); 3] {
+        let set = |entries,
+                   foreign_entries,
+                   nic_id_bits,
+                   lookup_latency,
+                   pd_bits,
+                   len_bits,
+                   dma_addr_bits,
+                   nic_id| StagConfig {
+            entries,
+            foreign_entries,
+            nic_id_bits,
+            lookup_latency,
+            pd_bits,
+            len_bits,
+            dma_addr_bits,
+            nic_id,
+        };
+        [
+            (
+                "16 own / 8 foreign, latency 2, 4 id bits",
+                set(16, 8, 4, 2, 16, 32, 64, 5),
+            ),
+            (
+                "256 own / 16 foreign, latency 3, 8 id bits",
+                set(256, 16, 8, 3, 8, 20, 48, 0xa7),
+            ),
+            (
+                "4096 own / 64 foreign, latency 6, 1 id bit",
+                set(4096, 64, 1, 6, 32, 64, 40, 1),
+            ),
+        ]
+    }
+
     /// log2(ENTRIES).
     pub fn entry_bits(&self) -> u32 {
         self.entries.trailing_zeros()
