@@ -142,5 +142,6 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&crate::blocks::mpa_rx::elaborate(
         &crate::blocks::mpa_rx::MpaRxParams::from_params(params),
     )?)?;
+    d.add(&crate::blocks::rx_parse::elaborate(&crate::blocks::rx_parse::RxParseParams::from_params(params))?)?;
     Ok(d)
 }

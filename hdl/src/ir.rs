@@ -619,6 +619,9 @@ impl ModuleBuilder {
         if !is_identifier(name) {
             self.problems
                 .push(format!("`{name}` is not a plain Verilog identifier"));
+        } else if RESERVED.contains(&name) {
+            self.problems
+                .push(format!("`{name}` is a reserved word in Verilog or SystemVerilog"));
         }
         if let Some(prev) = self.names.insert(rc.clone(), what) {
             self.problems
@@ -1417,6 +1420,20 @@ pub fn clog2(n: u64) -> u32 {
         64 - (n - 1).leading_zeros()
     }
 }
+
+/// Keywords of Verilog-2005 and SystemVerilog-2017 that a generated name
+/// could plausibly collide with (tools parse our Verilog-2005 as SV too).
+const RESERVED: &[&str] = &[
+    "always", "and", "assign", "automatic", "begin", "bit", "break", "buf", "byte", "case", "casex", "casez",
+    "class", "const", "continue", "default", "disable", "do", "edge", "else", "end", "endcase", "endfunction",
+    "endmodule", "enum", "event", "export", "extern", "final", "for", "force", "forever", "fork", "function",
+    "generate", "genvar", "if", "import", "initial", "inout", "input", "int", "integer", "interface", "join",
+    "local", "localparam", "logic", "longint", "module", "nand", "negedge", "new", "nor", "not", "null", "or",
+    "output", "package", "parameter", "posedge", "priority", "program", "property", "real", "reg", "release",
+    "repeat", "return", "shortint", "signed", "static", "string", "struct", "super", "table", "tagged", "task",
+    "this", "time", "type", "typedef", "union", "unique", "unsigned", "var", "virtual", "void", "wait", "while",
+    "wire", "xnor", "xor",
+];
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();

@@ -146,3 +146,13 @@ fn constants_must_fit() {
         "module `t`: value 16 of `constant` does not fit in 4 bits"
     );
 }
+
+#[test]
+fn reserved_words_are_refused() {
+    let e = module_error(|m| {
+        let a = m.input("tagged", 1, "");
+        let y = m.output("y", 1, "");
+        m.assign(&y, a);
+    });
+    assert_eq!(e, "module `t`: `tagged` is a reserved word in Verilog or SystemVerilog");
+}

@@ -4,5 +4,6 @@ pub mod axis_fifo;
 pub mod axis_register;
 pub mod crc32c;
 pub mod mpa_rx;
+pub mod rx_parse;
 pub mod stag_table;
 pub mod synth_wrapper;
