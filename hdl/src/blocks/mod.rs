@@ -7,3 +7,4 @@ pub mod mpa_rx;
 pub mod rx_parse;
 pub mod stag_table;
 pub mod synth_wrapper;
+pub mod term_tx;
