@@ -395,10 +395,11 @@ pub enum Stmt {
         then: Vec<Stmt>,
         els: Vec<Stmt>,
     },
-    /// Case on `sel`; every arm lists its constant labels.
+    /// Case on `sel`; every arm lists its labels: constants or named
+    /// localparams of `sel`'s width.
     Case {
         sel: Expr,
-        arms: Vec<(Vec<u128>, Vec<Stmt>)>,
+        arms: Vec<(Vec<Expr>, Vec<Stmt>)>,
         default: Vec<Stmt>,
     },
     /// Memory write (clocked processes only).
@@ -444,11 +445,29 @@ impl Block {
             els: e.stmts,
         });
     }
-    /// `case (sel)`: `arms` gives each arm's labels and body builder.
+    /// `case (sel)`: `arms` gives each arm's constant labels and body builder.
     pub fn case(
         &mut self,
         sel: impl Into<Expr>,
         arms: Vec<(Vec<u128>, Box<dyn FnOnce(&mut Block) + '_>)>,
+        default: impl FnOnce(&mut Block),
+    ) {
+        let sel = sel.into();
+        let w = sel.width();
+        let arms = arms
+            .into_iter()
+            .map(|(labels, f)| (labels.into_iter().map(|v| Expr::lit(v, w)).collect(), f))
+            .collect();
+        self.case_named(sel, arms, default);
+    }
+
+    /// `case (sel)` whose labels are expressions: named localparams (a
+    /// state machine's states read far better as `STATE_IDLE:` than `4'd0:`)
+    /// or constants.
+    pub fn case_named(
+        &mut self,
+        sel: impl Into<Expr>,
+        arms: Vec<(Vec<Expr>, Box<dyn FnOnce(&mut Block) + '_>)>,
         default: impl FnOnce(&mut Block),
     ) {
         let arms = arms
@@ -1090,11 +1109,21 @@ impl Checker<'_> {
                     self.expr(sel, &ctx);
                     for (labels, b) in arms {
                         for l in labels {
-                            self.const_fits(
-                                &format!("case label of {}", render(sel)),
-                                *l,
-                                sel.width(),
-                            );
+                            if !matches!(l.node(), E::Const { .. } | E::Param { .. }) {
+                                self.problems.push(format!(
+                                    "{ctx}: label `{}` is not a constant or a localparam",
+                                    render(l)
+                                ));
+                            }
+                            self.expr(l, &ctx);
+                            if l.width() != sel.width() {
+                                self.problems.push(format!(
+                                    "{ctx}: label `{}` is {} bits, the selector is {}",
+                                    render(l),
+                                    l.width(),
+                                    sel.width()
+                                ));
+                            }
                         }
                         self.stmts(b, pi, kind, assigned);
                     }

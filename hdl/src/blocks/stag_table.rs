@@ -512,7 +512,27 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     const LIST_FLUSH: u128 = 10;
     const LIST_DONE: u128 = 11;
     let state = m.reg("state_reg", 4, IDLE, "command state");
-    let sv = |v: u128| Expr::lit(v, 4);
+    // The states as named localparams, so the emitted case reads by name.
+    let state_names = [
+        "STATE_IDLE",
+        "STATE_EXEC1",
+        "STATE_EXEC2",
+        "STATE_INSTALL2",
+        "STATE_QUERY_READ",
+        "STATE_QUERY_RESP",
+        "STATE_LIST_TAG",
+        "STATE_LIST_TAGCHK",
+        "STATE_LIST_READ",
+        "STATE_LIST_CHECK",
+        "STATE_LIST_FLUSH",
+        "STATE_LIST_DONE",
+    ];
+    let states: Vec<Expr> = state_names
+        .iter()
+        .enumerate()
+        .map(|(v, n)| m.localparam(n, v as u128, 4, ""))
+        .collect();
+    let sv = |v: u128| states[v as usize].clone();
     let c_op = m.signal("c_op_reg", 3, "accepted command");
     let c_stag = m.signal("c_stag_reg", 32, "");
     let c_payload = m.signal("c_payload_reg", pw, "");
@@ -784,9 +804,9 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
         b.when(list.sig("tready").clone(), |b| {
             b.assign(&out_valid, Expr::lit(0, 1))
         });
-        let arms: Vec<(Vec<u128>, Box<dyn FnOnce(&mut Block) + '_>)> = vec![
+        let arms: Vec<(Vec<Expr>, Box<dyn FnOnce(&mut Block) + '_>)> = vec![
             (
-                vec![IDLE],
+                vec![sv(IDLE)],
                 Box::new(|b: &mut Block| {
                     b.when(&accept, |b| {
                         b.assign(&c_op, &cmd_op);
@@ -803,7 +823,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![EXEC1],
+                vec![sv(EXEC1)],
                 Box::new(|b: &mut Block| {
                     b.assign(&f_own, cp.id.eq(&nic_id));
                     b.assign(&f_malformed, cp.spare.ne(Expr::zero(spare_bits)));
@@ -842,7 +862,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![EXEC2],
+                vec![sv(EXEC2)],
                 Box::new(|b: &mut Block| {
                     // The response registers load here whatever the outcome
                     // (no response is pending): only resp_valid depends on
@@ -935,7 +955,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![INSTALL2],
+                vec![sv(INSTALL2)],
                 Box::new(|b: &mut Block| {
                     respond(
                         b,
@@ -949,11 +969,11 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![QUERY_READ],
+                vec![sv(QUERY_READ)],
                 Box::new(|b: &mut Block| b.when(&pl_free, |b| b.assign(&state, sv(QUERY_RESP)))),
             ),
             (
-                vec![QUERY_RESP],
+                vec![sv(QUERY_RESP)],
                 Box::new(|b: &mut Block| {
                     respond(
                         b,
@@ -972,11 +992,11 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
             // it into the held beat. Only registered flags gate the wide
             // registers; the block-RAM outputs feed their data inputs alone.
             (
-                vec![LIST_TAG],
+                vec![sv(LIST_TAG)],
                 Box::new(|b: &mut Block| b.assign(&state, sv(LIST_TAGCHK))),
             ),
             (
-                vec![LIST_TAGCHK],
+                vec![sv(LIST_TAGCHK)],
                 Box::new(|b: &mut Block| {
                     b.if_else(
                         &entry_listed,
@@ -992,11 +1012,11 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![LIST_READ],
+                vec![sv(LIST_READ)],
                 Box::new(|b: &mut Block| b.when(&pl_free, |b| b.assign(&state, sv(LIST_CHECK)))),
             ),
             (
-                vec![LIST_CHECK],
+                vec![sv(LIST_CHECK)],
                 Box::new(|b: &mut Block| {
                     // An entry whose beat cannot move on is read again later.
                     b.if_else(
@@ -1021,7 +1041,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![LIST_FLUSH],
+                vec![sv(LIST_FLUSH)],
                 Box::new(|b: &mut Block| {
                     b.if_else(
                         held_valid.lnot(),
@@ -1039,7 +1059,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
             (
-                vec![LIST_DONE],
+                vec![sv(LIST_DONE)],
                 Box::new(|b: &mut Block| {
                     b.when(out_valid.lnot(), |b| {
                         respond(
@@ -1055,7 +1075,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
                 }),
             ),
         ];
-        b.case(state.clone(), arms, |b| b.assign(&state, sv(IDLE)));
+        b.case_named(state.clone(), arms, |b| b.assign(&state, sv(IDLE)));
     });
 
     // ---- the cache slots and their LRU rows ----

@@ -290,10 +290,9 @@ fn stmts(s: &mut String, body: &[Stmt], level: usize, op: &str) {
             Stmt::Case { sel, arms, default } => {
                 indent(s, level);
                 let _ = writeln!(s, "case ({})", render(sel));
-                let w = sel.width();
                 for (labels, b) in arms {
                     indent(s, level + 1);
-                    let l: Vec<String> = labels.iter().map(|v| literal(*v, w)).collect();
+                    let l: Vec<String> = labels.iter().map(render).collect();
                     let _ = writeln!(s, "{}: begin", l.join(", "));
                     stmts(s, b, level + 2, op);
                     indent(s, level + 1);
