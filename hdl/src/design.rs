@@ -143,6 +143,7 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
         &crate::blocks::mpa_rx::MpaRxParams::from_params(params),
     )?)?;
     d.add(&crate::blocks::rx_parse::elaborate(&crate::blocks::rx_parse::RxParseParams::from_params(params))?)?;
+    d.add(&crate::blocks::rx_place::elaborate(&crate::blocks::rx_place::RxPlaceParams::from_params(params))?)?;
     d.add(&crate::blocks::term_tx::elaborate(
         &crate::blocks::term_tx::TermTxParams::from_params(params),
     )?)?;
