@@ -119,14 +119,19 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let (off_t, off_u) = (16u32, 20u32);
     let (s_t, s_u) = (off_t % lanes, off_u % lanes);
     let (b0_t, b0_u) = (off_t / lanes, off_u / lanes);
-    let hdr_len = Expr::mux(&tagged, Expr::lit(14, 16), Expr::lit(18, 16));
+    // Only needed at beat 0, so taken straight from the beat: one
+    // subtraction whose borrow says "shorter than the header".
+    let len_in = Expr::concat([byte(&tdata, 0), byte(&tdata, 1)]);
+    let hdr_len = Expr::mux(tdata.bit(23), Expr::lit(14, COUNT_BITS), Expr::lit(18, COUNT_BITS));
+    let diff = m.signal("len_minus_hdr", COUNT_BITS, "ULPDU length minus the header, borrow on top");
+    m.assign(&diff, len_in.zext(COUNT_BITS) - hdr_len);
     let plen = m.signal("payload_len", COUNT_BITS, "ULPDU length minus the header (0 if shorter)");
-    m.assign(
-        &plen,
-        Expr::mux(mpa_len.lt(hdr_len.clone()), Expr::zero(COUNT_BITS), (mpa_len.clone() - hdr_len).zext(COUNT_BITS)),
-    );
-    let remaining = m.signal("remaining", COUNT_BITS, "payload bytes not yet emitted");
-    m.assign(&remaining, plen.clone() - emitted.clone());
+    m.assign(&plen, Expr::mux(diff.bit(COUNT_BITS - 1), Expr::zero(COUNT_BITS), diff.clone()));
+    // Payload bytes not yet emitted: loaded at beat 0, counted down, so no
+    // chain of subtractions sits between a register and the next.
+    let rem = m.reg("remaining_reg", COUNT_BITS, 0, "payload bytes not yet emitted");
+    let remaining = m.signal("remaining", COUNT_BITS, "payload bytes not yet emitted, from beat 0 on");
+    m.assign(&remaining, Expr::mux(&at_first, plen.clone(), rem.clone()));
     // Out beat j is FPDU bytes [off + jB, off + (j+1)B): the top of the
     // previous beat and the bottom of this one, ready when beat b0 + j + 1
     // arrives; the payload starts once the beat index passes b0.
@@ -150,19 +155,32 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
 
     let min_b = |x: &Expr, cap: Expr| Expr::mux(x.lt(cap.clone()), x.clone(), cap);
     let emit = m.signal("emit", 1, "this beat completes a payload beat");
-    m.assign(&emit, started.land(remaining.ne(Expr::zero(COUNT_BITS))));
+    // A payload beat is never completed at beat 0, so `rem` holds here.
+    m.assign(&emit, started.land(rem.ne(Expr::zero(COUNT_BITS))));
     let n_now = m.signal("n_now", COUNT_BITS, "payload bytes in that beat");
-    m.assign(&n_now, min_b(&remaining, Expr::lit(lanes as u128, COUNT_BITS)));
+    // B is a power of two: comparisons with it are ORs of the high bits,
+    // not carry chains (this path set the block's Fmax).
+    let k = lanes.trailing_zeros();
+    let rem_ge_b = m.signal("rem_ge_b", 1, "remaining_reg >= B");
+    m.assign(&rem_ge_b, rem.slice(COUNT_BITS - 1, k).red_or());
+    let rem_gt_b = m.signal("rem_gt_b", 1, "remaining_reg > B");
+    m.assign(&rem_gt_b, rem.slice(COUNT_BITS - 1, k + 1).red_or().lor(rem.bit(k).land(rem.slice(k - 1, 0).red_or())));
+    m.assign(&n_now, Expr::mux(&rem_ge_b, Expr::lit(lanes as u128, COUNT_BITS), rem.clone()));
+    let rem_less_b = Expr::concat([rem.slice(COUNT_BITS - 1, k).dec(), rem.slice(k - 1, 0)]);
     let after = m.signal("remaining_after", COUNT_BITS, "payload bytes left after this beat");
-    m.assign(&after, Expr::mux(&emit, remaining.clone() - n_now.clone(), remaining.clone()));
+    m.assign(
+        &after,
+        Expr::mux(&emit, Expr::mux(&rem_ge_b, rem_less_b, Expr::zero(COUNT_BITS)), remaining.clone()),
+    );
     // After tlast the last beat still holds payload when it is at or past
     // b0 and bytes remain; a broken FPDU that promised more gets its tail
     // (garbage, to be dropped) so the packet still ends with tlast.
     let needs_flush = m.signal("needs_flush", 1, "");
     let at_or_past_b0 = if b0_t == 0 && b0_u == 0 { Expr::lit(1, 1) } else { beat.ge(b0) };
-    m.assign(&needs_flush, at_or_past_b0.land(after.ne(Expr::zero(COUNT_BITS))));
+    let left = Expr::mux(&emit, rem_gt_b.clone(), remaining.ne(Expr::zero(COUNT_BITS)));
+    m.assign(&needs_flush, at_or_past_b0.land(left));
     let flush_n = m.signal("flush_n", COUNT_BITS, "");
-    m.assign(&flush_n, min_b(&remaining, tail_bytes));
+    m.assign(&flush_n, min_b(&rem, tail_bytes));
 
     let keep_of = |n: &Expr| Expr::concat((0..lanes).rev().map(|i| n.gt(Expr::lit(i as u128, COUNT_BITS))));
 
@@ -188,6 +206,7 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
                 b.assign(&tagged_reg, &tagged);
                 b.assign(&len_reg, &mpa_len);
             });
+            b.assign(&rem, &after);
             for (j, h) in hdr.iter().enumerate() {
                 b.assign(h, &hdr_now[j]);
             }
@@ -195,7 +214,7 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
                 b.assign(&out_valid, Expr::lit(1, 1));
                 b.assign(&out_data, &shifted);
                 b.assign(&out_keep, keep_of(&n_now));
-                b.assign(&out_last, remaining.le(Expr::lit(lanes as u128, COUNT_BITS)));
+                b.assign(&out_last, rem_gt_b.lnot());
                 b.assign(&emitted, emitted.clone() + n_now.clone());
             });
             b.when(&tlast, |b| {
