@@ -15,8 +15,7 @@
 //!   malformed frame, a bad CRC or an error-level expert item.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use hdl::blocks::term_tx::{elaborate, fpdu_len, TermTxParams};
 use hdl::design::Design;
@@ -24,6 +23,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use sim::axis::{AxisChecker, AxisSink, ReceivedFrame};
 use sim::iwarp::frames::parse_fpdu;
+use sim::iwarp::pcap::{tshark, tshark_clean_decode};
 use sim::iwarp::{
     codes, fpdu, Capture, Control, DdpHeader, Header, MpaRev, Opcode, Peer, ReadRequest, Segment,
     TcpConn, TermCode, Terminate,
@@ -502,32 +502,6 @@ fn random_requests_256_bits() {
 // ---------------------------------------------------------------------------------------
 // tshark
 
-/// tshark with IPv4/TCP checksum validation, as sim/tests/iwarp.rs runs it.
-fn tshark(args: &[&str], file: &Path) -> String {
-    let out = Command::new("tshark")
-        .args([
-            "-n",
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-            "--disable-heuristic",
-            "rpcrdma_iwarp",
-            "--disable-heuristic",
-            "smb_direct_iwarp",
-            "-r",
-        ])
-        .arg(file)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("tshark not runnable ({e}); scripts/test.sh installs it"));
-    assert!(
-        out.status.success(),
-        "tshark {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The Terminates the receive pipeline sends, with the offending headers
 /// Linux siw includes (none for LLP errors and for RDMAP version / opcode
@@ -593,28 +567,7 @@ fn pcap_of_nic_terminates_decodes_cleanly_in_tshark() {
     }
     eprintln!("[{test}] pcap: {}", path.display());
 
-    let v = tshark(&["-V"], &path);
-    for bad in [
-        "Malformed",
-        "[Expert Info (Error",
-        "Bad CRC32",
-        "incorrect",
-        "status: Bad]",
-        "Status: Bad]",
-        "Unknown",
-    ] {
-        if let Some(i) = v.find(bad) {
-            panic!(
-                "tshark -V shows {bad:?}: ...{}...",
-                &v[i.saturating_sub(800)..(i + 200).min(v.len())]
-            );
-        }
-    }
-    assert_eq!(
-        v.matches("(Good CRC32)").count(),
-        reqs.len(),
-        "every Terminate's CRC checked and good"
-    );
+    tshark_clean_decode(&path, reqs.len());
 
     // Per Terminate: DDP header (QN 2, MSN, MO 0, L) and layer / type / code.
     let t = tshark(

@@ -49,6 +49,9 @@ use rand::Rng;
 use sim::{Model, Port};
 
 use crate::{check_eq, Ctx, JoinHandle, Scoreboard, Sim};
+// The encodings are facts of the contract, written once in the generator;
+// the model's behaviour is written from docs/stag_table.md.
+use hdl::blocks::stag_table::{lookup_status, op, status};
 
 /// Build (or take from the cache) and load the table of `cfg`; `WAVES=1`
 /// traces it to `target/waves/<test>.vcd`.
@@ -69,26 +72,14 @@ pub fn load_dut(cfg: &StagConfig, test: &str) -> Model {
 pub struct Op(pub u8);
 
 impl Op {
-    pub const REGISTER: Op = Op(0);
-    pub const INVALIDATE: Op = Op(1);
-    pub const DEREGISTER: Op = Op(2);
-    pub const INSTALL: Op = Op(3);
-    pub const QUERY: Op = Op(4);
-    pub const LIST: Op = Op(5);
+    pub const REGISTER: Op = Op(op::REGISTER as u8);
+    pub const INVALIDATE: Op = Op(op::INVALIDATE as u8);
+    pub const DEREGISTER: Op = Op(op::DEREGISTER as u8);
+    pub const INSTALL: Op = Op(op::INSTALL as u8);
+    pub const QUERY: Op = Op(op::QUERY as u8);
+    pub const LIST: Op = Op(op::LIST as u8);
     pub fn name(self) -> &'static str {
-        [
-            "REGISTER",
-            "INVALIDATE",
-            "DEREGISTER",
-            "INSTALL",
-            "QUERY",
-            "LIST",
-            "RESERVED6",
-            "RESERVED7",
-        ]
-        .get(self.0 as usize)
-        .copied()
-        .unwrap_or("?")
+        op::NAMES.get(self.0 as usize).copied().unwrap_or("?")
     }
 }
 
@@ -103,28 +94,16 @@ impl fmt::Debug for Op {
 pub struct Status(pub u8);
 
 impl Status {
-    pub const OK: Status = Status(0);
-    pub const FULL: Status = Status(1);
-    pub const DUPLICATE: Status = Status(2);
-    pub const UNKNOWN: Status = Status(3);
-    pub const MALFORMED: Status = Status(4);
-    pub const NOT_FOREIGN: Status = Status(5);
-    pub const NOT_OWN: Status = Status(6);
-    pub const BAD_OP: Status = Status(7);
+    pub const OK: Status = Status(status::OK as u8);
+    pub const FULL: Status = Status(status::FULL as u8);
+    pub const DUPLICATE: Status = Status(status::DUPLICATE as u8);
+    pub const UNKNOWN: Status = Status(status::UNKNOWN as u8);
+    pub const MALFORMED: Status = Status(status::MALFORMED as u8);
+    pub const NOT_FOREIGN: Status = Status(status::NOT_FOREIGN as u8);
+    pub const NOT_OWN: Status = Status(status::NOT_OWN as u8);
+    pub const BAD_OP: Status = Status(status::BAD_OP as u8);
     pub fn name(self) -> &'static str {
-        [
-            "OK",
-            "FULL",
-            "DUPLICATE",
-            "UNKNOWN",
-            "MALFORMED",
-            "NOT_FOREIGN",
-            "NOT_OWN",
-            "BAD_OP",
-        ]
-        .get(self.0 as usize)
-        .copied()
-        .unwrap_or("?")
+        status::NAMES.get(self.0 as usize).copied().unwrap_or("?")
     }
 }
 
@@ -139,22 +118,13 @@ impl fmt::Debug for Status {
 pub struct LookupStatus(pub u8);
 
 impl LookupStatus {
-    pub const HIT_OWN: LookupStatus = LookupStatus(0);
-    pub const HIT_FOREIGN: LookupStatus = LookupStatus(1);
-    pub const MISS_FOREIGN: LookupStatus = LookupStatus(2);
-    pub const INVALID: LookupStatus = LookupStatus(3);
-    pub const MALFORMED: LookupStatus = LookupStatus(4);
+    pub const HIT_OWN: LookupStatus = LookupStatus(lookup_status::HIT_OWN as u8);
+    pub const HIT_FOREIGN: LookupStatus = LookupStatus(lookup_status::HIT_FOREIGN as u8);
+    pub const MISS_FOREIGN: LookupStatus = LookupStatus(lookup_status::MISS_FOREIGN as u8);
+    pub const INVALID: LookupStatus = LookupStatus(lookup_status::INVALID as u8);
+    pub const MALFORMED: LookupStatus = LookupStatus(lookup_status::MALFORMED as u8);
     pub fn name(self) -> &'static str {
-        [
-            "HIT_OWN",
-            "HIT_FOREIGN",
-            "MISS_FOREIGN",
-            "INVALID",
-            "MALFORMED",
-        ]
-        .get(self.0 as usize)
-        .copied()
-        .unwrap_or("?")
+        lookup_status::NAMES.get(self.0 as usize).copied().unwrap_or("?")
     }
 }
 
