@@ -49,6 +49,18 @@ fn cli() -> Command {
                 .args(param_args()),
         )
         .subcommand(Command::new("params").about("Print the generator parameters as a Markdown table"))
+        .subcommand(
+            Command::new("regs")
+                .about("Rewrite the register map's generated files (docs/registers.md, the C header, sim/src/regs.rs)")
+                .arg(
+                    Arg::new("root")
+                        .long("root")
+                        .value_name("DIR")
+                        .default_value(env!("CARGO_MANIFEST_DIR"))
+                        .value_parser(clap::value_parser!(PathBuf))
+                        .help("repository root to write into"),
+                ),
+        )
         .subcommand(synth::command().args(param_args()))
 }
 
@@ -80,6 +92,23 @@ fn run() -> anyhow::Result<()> {
             }
         }
         Some(("params", _)) => print!("{}", hdl::params::markdown_table()),
+        Some(("regs", m)) => {
+            let root = m.get_one::<PathBuf>("root").expect("has default");
+            for (path, text) in hdl::regmap::generated_files() {
+                let file = root.join(path);
+                let old = std::fs::read_to_string(&file).ok();
+                if old.as_deref() == Some(text.as_str()) {
+                    println!("  {path} (unchanged)");
+                    continue;
+                }
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+                println!("  {path} (written)");
+            }
+        }
         Some(("synth", m)) => synth::run(m, &params_from(m)?)?,
         _ => unreachable!("subcommand required"),
     }

@@ -114,7 +114,14 @@ impl Design {
         serde_json::to_string_pretty(&manifest).expect("manifest serializes") + "\n"
     }
 
-    /// Write every `.v` file and `manifest.json` into `dir` (created if needed).
+    /// The register map's generated files (`registers.md`, the C header,
+    /// `regs.rs`; see [`crate::regmap`]) into `dir`, beside the Verilog.
+    pub fn write_register_files(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        crate::regmap::write_generated(dir)
+    }
+
+    /// Write every `.v` file, `manifest.json` and the register map's files
+    /// into `dir` (created if needed).
     pub fn write(&self, dir: &Path, params: &Params) -> std::io::Result<Vec<String>> {
         std::fs::create_dir_all(dir)?;
         let mut written = Vec::new();
@@ -124,6 +131,7 @@ impl Design {
         }
         std::fs::write(dir.join("manifest.json"), self.manifest(params))?;
         written.push("manifest.json".into());
+        written.extend(self.write_register_files(dir)?);
         Ok(written)
     }
 }
@@ -144,6 +152,9 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     )?)?;
     d.add(&crate::blocks::rx_parse::elaborate(&crate::blocks::rx_parse::RxParseParams::from_params(params))?)?;
     d.add(&crate::blocks::rx_place::elaborate(&crate::blocks::rx_place::RxPlaceParams::from_params(params))?)?;
+    d.add(&crate::blocks::stag_regs::elaborate_top(
+        &crate::blocks::stag_regs::StagRegsParams::from_params(params),
+    )?)?;
     d.add(&crate::blocks::term_tx::elaborate(
         &crate::blocks::term_tx::TermTxParams::from_params(params),
     )?)?;

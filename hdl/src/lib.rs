@@ -11,6 +11,7 @@ pub mod emit;
 pub mod iface;
 pub mod ir;
 pub mod params;
+pub mod regmap;
 
 pub use design::Design;
 pub use ir::{ElabError, Expr, Module, ModuleBuilder};
