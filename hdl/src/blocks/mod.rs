@@ -6,6 +6,7 @@ pub mod crc32c;
 pub mod mpa_rx;
 pub mod rx_parse;
 pub mod rx_place;
+pub mod rx_verdict;
 pub mod stag_regs;
 pub mod stag_table;
 pub mod synth_wrapper;
