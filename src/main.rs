@@ -105,7 +105,8 @@ fn run() -> anyhow::Result<()> {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating {}", dir.display()))?;
                 }
-                std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+                std::fs::write(&file, text)
+                    .with_context(|| format!("writing {}", file.display()))?;
                 println!("  {path} (written)");
             }
         }

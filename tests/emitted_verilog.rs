@@ -58,7 +58,9 @@ fn random_parameter_sets_pass_every_tool() {
 fn stag_table_random_test_sets_pass_every_tool() {
     for (label, cfg) in testbench::models::stag_table::StagConfig::random_sets() {
         let mut design = hdl::Design::default();
-        design.add(&hdl::blocks::stag_table::elaborate(&cfg.params()).unwrap()).unwrap();
+        design
+            .add(&hdl::blocks::stag_table::elaborate(&cfg.params()).unwrap())
+            .unwrap();
         if let Err(e) = common::check_design(&design, "stag-sets") {
             panic!("stag_table set {label}:\n{e}");
         }

@@ -150,9 +150,15 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&crate::blocks::mpa_rx::elaborate(
         &crate::blocks::mpa_rx::MpaRxParams::from_params(params),
     )?)?;
-    d.add(&crate::blocks::rx_parse::elaborate(&crate::blocks::rx_parse::RxParseParams::from_params(params))?)?;
-    d.add(&crate::blocks::rx_place::elaborate(&crate::blocks::rx_place::RxPlaceParams::from_params(params))?)?;
-    d.add(&crate::blocks::rx_verdict::elaborate(&crate::blocks::rx_verdict::RxVerdictParams::from_params(params))?)?;
+    d.add(&crate::blocks::rx_parse::elaborate(
+        &crate::blocks::rx_parse::RxParseParams::from_params(params),
+    )?)?;
+    d.add(&crate::blocks::rx_place::elaborate(
+        &crate::blocks::rx_place::RxPlaceParams::from_params(params),
+    )?)?;
+    d.add(&crate::blocks::rx_verdict::elaborate(
+        &crate::blocks::rx_verdict::RxVerdictParams::from_params(params),
+    )?)?;
     d.add(&crate::blocks::stag_regs::elaborate_top(
         &crate::blocks::stag_regs::StagRegsParams::from_params(params),
     )?)?;

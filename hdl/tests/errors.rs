@@ -154,5 +154,8 @@ fn reserved_words_are_refused() {
         let y = m.output("y", 1, "");
         m.assign(&y, a);
     });
-    assert_eq!(e, "module `t`: `tagged` is a reserved word in Verilog or SystemVerilog");
+    assert_eq!(
+        e,
+        "module `t`: `tagged` is a reserved word in Verilog or SystemVerilog"
+    );
 }

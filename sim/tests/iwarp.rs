@@ -507,7 +507,6 @@ fn checksums_known_answers() {
 // ---------------------------------------------------------------------------------------
 // tshark
 
-
 struct Expected {
     term_codes: Vec<(u8, u8, u8)>,
     peer_to_nic: Vec<u8>,

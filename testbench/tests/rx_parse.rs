@@ -41,7 +41,11 @@ fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
     let mut peer = Peer::new(0).with_mulpdu(1 << 14);
     let mut out = Vec::new();
     while out.len() < n {
-        let len = if r.gen_bool(0.3) { r.gen_range(0..40) } else { r.gen_range(0..3000) };
+        let len = if r.gen_bool(0.3) {
+            r.gen_range(0..40)
+        } else {
+            r.gen_range(0..3000)
+        };
         let data: Vec<u8> = (0..len).map(|_| r.gen()).collect();
         let mut fs = match r.gen_range(0..4) {
             0 => peer.write(r.gen(), r.gen(), &data),
@@ -82,22 +86,43 @@ fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
                 continue; // the block needs the T bit; mpa_rx flags such runts
             }
             let conn = r.gen_range(0..1 << 16);
-            out.push(Sent { bytes, conn, len_ok: r.gen(), crc_ok: r.gen(), well_formed });
+            out.push(Sent {
+                bytes,
+                conn,
+                len_ok: r.gen(),
+                crc_ok: r.gen(),
+                well_formed,
+            });
         }
     }
     out
 }
 
 fn run(width: u32, count: usize, test: &str) {
-    let params = RxParseParams { name: format!("rx_parse_w{width}"), data_width: width, conn_bits: 16 };
+    let params = RxParseParams {
+        name: format!("rx_parse_w{width}"),
+        data_width: width,
+        conn_bits: 16,
+    };
     let mut design = Design::default();
     design.add(&elaborate(&params).unwrap()).unwrap();
     let mut m: Model = testbench::dut::load(&design, &params.name, test).unwrap();
     let p = |n: &str| m.port(n).unwrap();
-    let (rst, sd, sv, sr, sl, su) =
-        (p("rst"), p("s_axis_tdata"), p("s_axis_tvalid"), p("s_axis_tready"), p("s_axis_tlast"), p("s_axis_tuser"));
-    let (md, mk, mv, mr, ml) =
-        (p("m_axis_payload_tdata"), p("m_axis_payload_tkeep"), p("m_axis_payload_tvalid"), p("m_axis_payload_tready"), p("m_axis_payload_tlast"));
+    let (rst, sd, sv, sr, sl, su) = (
+        p("rst"),
+        p("s_axis_tdata"),
+        p("s_axis_tvalid"),
+        p("s_axis_tready"),
+        p("s_axis_tlast"),
+        p("s_axis_tuser"),
+    );
+    let (md, mk, mv, mr, ml) = (
+        p("m_axis_payload_tdata"),
+        p("m_axis_payload_tkeep"),
+        p("m_axis_payload_tvalid"),
+        p("m_axis_payload_tready"),
+        p("m_axis_payload_tlast"),
+    );
     let (dv, dr, dconn, dlen, dcrc, dmpa, dhdr, dcount) = (
         p("m_desc_valid"),
         p("m_desc_ready"),
@@ -138,9 +163,18 @@ fn run(width: u32, count: usize, test: &str) {
     // (a descriptor may be taken before its payload's last beat).
     let mut idle = 0;
     while descs.len() < sent.len() || idle < 4 {
-        idle = if descs.len() == sent.len() && m.get(mv) == 0 { idle + 1 } else { 0 };
+        idle = if descs.len() == sent.len() && m.get(mv) == 0 {
+            idle + 1
+        } else {
+            0
+        };
         cycle += 1;
-        assert!(cycle < 20_000_000, "stuck: {} of {} descriptors", descs.len(), sent.len());
+        assert!(
+            cycle < 20_000_000,
+            "stuck: {} of {} descriptors",
+            descs.len(),
+            sent.len()
+        );
         if !valid && !beats.is_empty() && r.gen_bool(0.85) {
             let b = &beats[0];
             m.set_wide(sd, &b.0);
@@ -165,7 +199,14 @@ fn run(width: u32, count: usize, test: &str) {
             }
         }
         if m.get(dv) == 1 && m.get(dr) == 1 {
-            descs.push((m.get(dconn), m.get(dlen), m.get(dcrc), m.get(dmpa), m.get_wide(dhdr).to_vec(), m.get(dcount)));
+            descs.push((
+                m.get(dconn),
+                m.get(dlen),
+                m.get(dcrc),
+                m.get(dmpa),
+                m.get_wide(dhdr).to_vec(),
+                m.get(dcount),
+            ));
         }
         if valid && m.get(sr) == 1 {
             beats.pop_front();
@@ -175,31 +216,61 @@ fn run(width: u32, count: usize, test: &str) {
     assert!(current.is_empty(), "payload bytes after the last tlast");
     let mut packets = packets.into_iter();
     for (i, (s, d)) in sent.iter().zip(&descs).enumerate() {
-        let what = |f: &str| format!("SEED={seed} FPDU {i} ({} bytes, well formed: {}): {f}", s.bytes.len(), s.well_formed);
+        let what = |f: &str| {
+            format!(
+                "SEED={seed} FPDU {i} ({} bytes, well formed: {}): {f}",
+                s.bytes.len(),
+                s.well_formed
+            )
+        };
         let check = |f: &str, expected: u64, actual: u64| {
-            assert!(expected == actual, "{}: expected {expected}, got {actual}", what(f));
+            assert!(
+                expected == actual,
+                "{}: expected {expected}, got {actual}",
+                what(f)
+            );
         };
         check("conn", s.conn, d.0);
         check("length_ok", s.len_ok as u64, d.1);
         check("crc_ok", s.crc_ok as u64, d.2);
-        check("mpa_len", u16::from_be_bytes([s.bytes[0], s.bytes[1]]) as u64, d.3);
+        check(
+            "mpa_len",
+            u16::from_be_bytes([s.bytes[0], s.bytes[1]]) as u64,
+            d.3,
+        );
         // Header bytes that exist: FPDU byte 2 + j is hdr byte j, on top.
         for j in 0..(HDR_BYTES as usize).min(s.bytes.len() - 2) {
             let bit = 8 * (HDR_BYTES as usize - 1 - j);
             let got = (d.4[bit / 64] >> (bit % 64)) as u8;
             check(&format!("hdr byte {j}"), s.bytes[2 + j] as u64, got as u64);
         }
-        let payload = if d.5 > 0 { packets.next().expect("a payload packet per nonzero count") } else { Vec::new() };
+        let payload = if d.5 > 0 {
+            packets.next().expect("a payload packet per nonzero count")
+        } else {
+            Vec::new()
+        };
         check("count (payload bytes out)", d.5, payload.len() as u64);
         if s.well_formed {
             let expected = expected_payload(&s.bytes);
-            check("payload length", expected.len() as u64, payload.len() as u64);
+            check(
+                "payload length",
+                expected.len() as u64,
+                payload.len() as u64,
+            );
             if let Some(k) = (0..expected.len()).find(|&k| expected[k] != payload[k]) {
-                panic!("{}: payload byte {k}: expected {:#04x}, got {:#04x}", what("payload"), expected[k], payload[k]);
+                panic!(
+                    "{}: payload byte {k}: expected {:#04x}, got {:#04x}",
+                    what("payload"),
+                    expected[k],
+                    payload[k]
+                );
             }
         }
     }
-    assert!(packets.next().is_none(), "more payload packets than descriptors");
+    assert!(
+        packets.next().is_none(),
+        "more payload packets than descriptors"
+    );
 }
 
 #[test]

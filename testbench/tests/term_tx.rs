@@ -502,7 +502,6 @@ fn random_requests_256_bits() {
 // ---------------------------------------------------------------------------------------
 // tshark
 
-
 /// The Terminates the receive pipeline sends, with the offending headers
 /// Linux siw includes (none for LLP errors and for RDMAP version / opcode
 /// errors, whose header layout is unknown), plus a Read Request error with

@@ -37,7 +37,11 @@ pub struct RxParseParams {
 
 impl RxParseParams {
     pub fn from_params(p: &Params) -> Self {
-        RxParseParams { name: "rx_parse".into(), data_width: p.get32("data-width"), conn_bits: 16 }
+        RxParseParams {
+            name: "rx_parse".into(),
+            data_width: p.get32("data-width"),
+            conn_bits: 16,
+        }
     }
     pub fn validate(&self) -> Result<(), Error> {
         params::check("data-width", self.data_width as u64)?;
@@ -49,16 +53,29 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     p.validate()?;
     let w = p.data_width;
     let lanes = w / 8;
-    let mut m = ModuleBuilder::new(&p.name, "FPDU to header descriptor + payload realigned to lane 0");
+    let mut m = ModuleBuilder::new(
+        &p.name,
+        "FPDU to header descriptor + payload realigned to lane 0",
+    );
     m.param("DATA_WIDTH", w as u64, "stream width in bits");
     m.param("CONN_BITS", p.conn_bits as u64, "connection id width");
     let _clk = m.input("clk", 1, "");
     let _rst = m.input("rst", 1, "synchronous, active high");
     // No tkeep: mpa_rx has checked the length, and the MPA length field
     // says where the payload ends.
-    let in_spec = AxisSpec { data_width: w, keep: false, last: true, user_width: p.conn_bits + 2 };
+    let in_spec = AxisSpec {
+        data_width: w,
+        keep: false,
+        last: true,
+        user_width: p.conn_bits + 2,
+    };
     let s = in_spec.ports(&mut m, "s_axis", Side::Subordinate);
-    let pay_spec = AxisSpec { data_width: w, keep: true, last: true, user_width: 0 };
+    let pay_spec = AxisSpec {
+        data_width: w,
+        keep: true,
+        last: true,
+        user_width: 0,
+    };
     let o = pay_spec.ports(&mut m, "m_axis_payload", Side::Manager);
     let d_valid = m.output("m_desc_valid", 1, "");
     let d_ready = m.input("m_desc_ready", 1, "");
@@ -66,11 +83,23 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let d_len_ok = m.output("m_desc_length_ok", 1, "MPA length consistent (mpa_rx)");
     let d_crc_ok = m.output("m_desc_crc_ok", 1, "CRC32c correct (mpa_rx)");
     let d_mpa_len = m.output("m_desc_mpa_len", 16, "ULPDU length field");
-    let d_hdr = m.output("m_desc_hdr", 8 * HDR_BYTES, "FPDU bytes 2..19, wire order (byte 2 on top)");
-    let d_count = m.output("m_desc_count", COUNT_BITS, "payload bytes emitted for this FPDU");
+    let d_hdr = m.output(
+        "m_desc_hdr",
+        8 * HDR_BYTES,
+        "FPDU bytes 2..19, wire order (byte 2 on top)",
+    );
+    let d_count = m.output(
+        "m_desc_count",
+        COUNT_BITS,
+        "payload bytes emitted for this FPDU",
+    );
 
-    let (tdata, tvalid, tlast, tuser) =
-        (s.sig("tdata").clone(), s.sig("tvalid").clone(), s.sig("tlast").clone(), s.sig("tuser").clone());
+    let (tdata, tvalid, tlast, tuser) = (
+        s.sig("tdata").clone(),
+        s.sig("tvalid").clone(),
+        s.sig("tlast").clone(),
+        s.sig("tuser").clone(),
+    );
     let cb = p.conn_bits;
 
     // ---- per-FPDU state ----
@@ -81,11 +110,26 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     // Only the bytes at or above the smaller nonzero shift of the previous
     // beat are ever used (all of it when a shift is zero).
     let (s_t0, s_u0) = (16 % (w / 8), 20 % (w / 8));
-    let prev_lo = if s_t0 == 0 || s_u0 == 0 { 0 } else { 8 * s_t0.min(s_u0) };
-    let prev = m.signal("prev_reg", w - prev_lo, "the previous beat (the bytes that can be used)");
+    let prev_lo = if s_t0 == 0 || s_u0 == 0 {
+        0
+    } else {
+        8 * s_t0.min(s_u0)
+    };
+    let prev = m.signal(
+        "prev_reg",
+        w - prev_lo,
+        "the previous beat (the bytes that can be used)",
+    );
     let emitted = m.reg("emitted_reg", COUNT_BITS, 0, "payload bytes emitted so far");
-    let hdr: Vec<Expr> = (0..HDR_BYTES).map(|j| m.signal(&format!("hdr_{j}_reg"), 8, "")).collect();
-    let flushing = m.reg("flushing_reg", 1, 0, "emitting the last beat's tail after tlast");
+    let hdr: Vec<Expr> = (0..HDR_BYTES)
+        .map(|j| m.signal(&format!("hdr_{j}_reg"), 8, ""))
+        .collect();
+    let flushing = m.reg(
+        "flushing_reg",
+        1,
+        0,
+        "emitting the last beat's tail after tlast",
+    );
 
     let out_valid = m.reg("out_valid_reg", 1, 0, "");
     let out_data = m.signal("out_data_reg", w, "");
@@ -104,17 +148,34 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let desc_free = m.signal("desc_free", 1, "");
     m.assign(&desc_free, desc_valid.lnot().lor(&d_ready));
     let take = m.signal("take", 1, "an input beat moves in");
-    m.assign(s.sig("tready"), out_free.land(&desc_free).land(flushing.lnot()));
+    m.assign(
+        s.sig("tready"),
+        out_free.land(&desc_free).land(flushing.lnot()),
+    );
     m.assign(&take, tvalid.land(s.sig("tready")));
 
     // ---- what beat 0 says, usable in the same beat ----
     let byte = |e: &Expr, i: u32| e.slice(8 * i + 7, 8 * i);
-    let at_first = m.signal("at_first", 1, "the input beat is beat 0 (not while flushing)");
+    let at_first = m.signal(
+        "at_first",
+        1,
+        "the input beat is beat 0 (not while flushing)",
+    );
     m.assign(&at_first, first.land(flushing.lnot()));
     let tagged = m.signal("is_tagged", 1, "T bit (FPDU byte 2, bit 7)");
-    m.assign(&tagged, Expr::mux(&at_first, tdata.bit(23), tagged_reg.clone()));
+    m.assign(
+        &tagged,
+        Expr::mux(&at_first, tdata.bit(23), tagged_reg.clone()),
+    );
     let mpa_len = m.signal("mpa_len", 16, "");
-    m.assign(&mpa_len, Expr::mux(&at_first, Expr::concat([byte(&tdata, 0), byte(&tdata, 1)]), len_reg.clone()));
+    m.assign(
+        &mpa_len,
+        Expr::mux(
+            &at_first,
+            Expr::concat([byte(&tdata, 0), byte(&tdata, 1)]),
+            len_reg.clone(),
+        ),
+    );
     // Payload offset in the FPDU: 2 + 14 (tagged) or 2 + 18 (untagged).
     let (off_t, off_u) = (16u32, 20u32);
     let (s_t, s_u) = (off_t % lanes, off_u % lanes);
@@ -122,20 +183,52 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     // Only needed at beat 0, so taken straight from the beat: one
     // subtraction whose borrow says "shorter than the header".
     let len_in = Expr::concat([byte(&tdata, 0), byte(&tdata, 1)]);
-    let hdr_len = Expr::mux(tdata.bit(23), Expr::lit(14, COUNT_BITS), Expr::lit(18, COUNT_BITS));
-    let diff = m.signal("len_minus_hdr", COUNT_BITS, "ULPDU length minus the header, borrow on top");
+    let hdr_len = Expr::mux(
+        tdata.bit(23),
+        Expr::lit(14, COUNT_BITS),
+        Expr::lit(18, COUNT_BITS),
+    );
+    let diff = m.signal(
+        "len_minus_hdr",
+        COUNT_BITS,
+        "ULPDU length minus the header, borrow on top",
+    );
     m.assign(&diff, len_in.zext(COUNT_BITS) - hdr_len);
-    let plen = m.signal("payload_len", COUNT_BITS, "ULPDU length minus the header (0 if shorter)");
-    m.assign(&plen, Expr::mux(diff.bit(COUNT_BITS - 1), Expr::zero(COUNT_BITS), diff.clone()));
+    let plen = m.signal(
+        "payload_len",
+        COUNT_BITS,
+        "ULPDU length minus the header (0 if shorter)",
+    );
+    m.assign(
+        &plen,
+        Expr::mux(
+            diff.bit(COUNT_BITS - 1),
+            Expr::zero(COUNT_BITS),
+            diff.clone(),
+        ),
+    );
     // Payload bytes not yet emitted: loaded at beat 0, counted down, so no
     // chain of subtractions sits between a register and the next.
-    let rem = m.reg("remaining_reg", COUNT_BITS, 0, "payload bytes not yet emitted");
-    let remaining = m.signal("remaining", COUNT_BITS, "payload bytes not yet emitted, from beat 0 on");
+    let rem = m.reg(
+        "remaining_reg",
+        COUNT_BITS,
+        0,
+        "payload bytes not yet emitted",
+    );
+    let remaining = m.signal(
+        "remaining",
+        COUNT_BITS,
+        "payload bytes not yet emitted, from beat 0 on",
+    );
     m.assign(&remaining, Expr::mux(&at_first, plen.clone(), rem.clone()));
     // Out beat j is FPDU bytes [off + jB, off + (j+1)B): the top of the
     // previous beat and the bottom of this one, ready when beat b0 + j + 1
     // arrives; the payload starts once the beat index passes b0.
-    let b0 = Expr::mux(&tagged, Expr::lit(b0_t as u128, 3), Expr::lit(b0_u as u128, 3));
+    let b0 = Expr::mux(
+        &tagged,
+        Expr::lit(b0_t as u128, 3),
+        Expr::lit(b0_u as u128, 3),
+    );
     let started = m.signal("started", 1, "this beat completes a payload beat");
     m.assign(&started, beat.gt(b0.clone()));
     // Bits [w-1 : 8sh] of the previous beat, from the stored part.
@@ -150,8 +243,18 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let shifted = m.signal("shifted", w, "the payload beat this beat completes");
     m.assign(&shifted, Expr::mux(&tagged, joined(s_t), joined(s_u)));
     // The last beat's own tail, for the flush after tlast.
-    let tail = |sh: u32| if sh == 0 { prev.clone() } else { Expr::concat([Expr::zero(8 * sh), prev_top(sh)]) };
-    let tail_bytes = Expr::mux(&tagged_reg, Expr::lit((lanes - s_t) as u128, COUNT_BITS), Expr::lit((lanes - s_u) as u128, COUNT_BITS));
+    let tail = |sh: u32| {
+        if sh == 0 {
+            prev.clone()
+        } else {
+            Expr::concat([Expr::zero(8 * sh), prev_top(sh)])
+        }
+    };
+    let tail_bytes = Expr::mux(
+        &tagged_reg,
+        Expr::lit((lanes - s_t) as u128, COUNT_BITS),
+        Expr::lit((lanes - s_u) as u128, COUNT_BITS),
+    );
 
     let min_b = |x: &Expr, cap: Expr| Expr::mux(x.lt(cap.clone()), x.clone(), cap);
     let emit = m.signal("emit", 1, "this beat completes a payload beat");
@@ -164,25 +267,55 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let rem_ge_b = m.signal("rem_ge_b", 1, "remaining_reg >= B");
     m.assign(&rem_ge_b, rem.slice(COUNT_BITS - 1, k).red_or());
     let rem_gt_b = m.signal("rem_gt_b", 1, "remaining_reg > B");
-    m.assign(&rem_gt_b, rem.slice(COUNT_BITS - 1, k + 1).red_or().lor(rem.bit(k).land(rem.slice(k - 1, 0).red_or())));
-    m.assign(&n_now, Expr::mux(&rem_ge_b, Expr::lit(lanes as u128, COUNT_BITS), rem.clone()));
+    m.assign(
+        &rem_gt_b,
+        rem.slice(COUNT_BITS - 1, k + 1)
+            .red_or()
+            .lor(rem.bit(k).land(rem.slice(k - 1, 0).red_or())),
+    );
+    m.assign(
+        &n_now,
+        Expr::mux(&rem_ge_b, Expr::lit(lanes as u128, COUNT_BITS), rem.clone()),
+    );
     let rem_less_b = Expr::concat([rem.slice(COUNT_BITS - 1, k).dec(), rem.slice(k - 1, 0)]);
-    let after = m.signal("remaining_after", COUNT_BITS, "payload bytes left after this beat");
+    let after = m.signal(
+        "remaining_after",
+        COUNT_BITS,
+        "payload bytes left after this beat",
+    );
     m.assign(
         &after,
-        Expr::mux(&emit, Expr::mux(&rem_ge_b, rem_less_b, Expr::zero(COUNT_BITS)), remaining.clone()),
+        Expr::mux(
+            &emit,
+            Expr::mux(&rem_ge_b, rem_less_b, Expr::zero(COUNT_BITS)),
+            remaining.clone(),
+        ),
     );
     // After tlast the last beat still holds payload when it is at or past
     // b0 and bytes remain; a broken FPDU that promised more gets its tail
     // (garbage, to be dropped) so the packet still ends with tlast.
     let needs_flush = m.signal("needs_flush", 1, "");
-    let at_or_past_b0 = if b0_t == 0 && b0_u == 0 { Expr::lit(1, 1) } else { beat.ge(b0) };
-    let left = Expr::mux(&emit, rem_gt_b.clone(), remaining.ne(Expr::zero(COUNT_BITS)));
+    let at_or_past_b0 = if b0_t == 0 && b0_u == 0 {
+        Expr::lit(1, 1)
+    } else {
+        beat.ge(b0)
+    };
+    let left = Expr::mux(
+        &emit,
+        rem_gt_b.clone(),
+        remaining.ne(Expr::zero(COUNT_BITS)),
+    );
     m.assign(&needs_flush, at_or_past_b0.land(left));
     let flush_n = m.signal("flush_n", COUNT_BITS, "");
     m.assign(&flush_n, min_b(&rem, tail_bytes));
 
-    let keep_of = |n: &Expr| Expr::concat((0..lanes).rev().map(|i| n.gt(Expr::lit(i as u128, COUNT_BITS))));
+    let keep_of = |n: &Expr| {
+        Expr::concat(
+            (0..lanes)
+                .rev()
+                .map(|i| n.gt(Expr::lit(i as u128, COUNT_BITS))),
+        )
+    };
 
     // Header bytes as they stand after this beat: FPDU byte j + 2 sits in
     // beat (j + 2) / B, lane (j + 2) % B.
@@ -190,7 +323,11 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
         .map(|j| {
             let k = j + 2;
             let (bj, lj) = (k / lanes, k % lanes);
-            Expr::mux(beat.eq_lit(bj as u128), byte(&tdata, lj), hdr[j as usize].clone())
+            Expr::mux(
+                beat.eq_lit(bj as u128),
+                byte(&tdata, lj),
+                hdr[j as usize].clone(),
+            )
         })
         .collect();
     let hdr_packed = Expr::concat(hdr_now.iter().cloned());
@@ -201,7 +338,14 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
         b.when(&take, |b| {
             b.assign(&prev, tdata.slice(w - 1, prev_lo));
             b.assign(&first, &tlast);
-            b.assign(&beat, Expr::mux(&tlast, Expr::zero(3), Expr::mux(beat.eq_lit(7), beat.clone(), beat.inc())));
+            b.assign(
+                &beat,
+                Expr::mux(
+                    &tlast,
+                    Expr::zero(3),
+                    Expr::mux(beat.eq_lit(7), beat.clone(), beat.inc()),
+                ),
+            );
             b.when(&first, |b| {
                 b.assign(&tagged_reg, &tagged);
                 b.assign(&len_reg, &mpa_len);
@@ -228,7 +372,10 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
                     |b| b.assign(&flushing, Expr::lit(1, 1)),
                     |b| {
                         b.assign(&desc_valid, Expr::lit(1, 1));
-                        b.assign(&desc_count, Expr::mux(&emit, emitted.clone() + n_now.clone(), emitted.clone()));
+                        b.assign(
+                            &desc_count,
+                            Expr::mux(&emit, emitted.clone() + n_now.clone(), emitted.clone()),
+                        );
                         b.assign(&emitted, Expr::zero(COUNT_BITS));
                     },
                 );

@@ -27,7 +27,13 @@ pub mod lookup_status {
     pub const INVALID: u128 = 3;
     pub const MALFORMED: u128 = 4;
     /// Names, indexed by value (docs, models and test messages use these).
-    pub const NAMES: &[&str] = &["HIT_OWN", "HIT_FOREIGN", "MISS_FOREIGN", "INVALID", "MALFORMED"];
+    pub const NAMES: &[&str] = &[
+        "HIT_OWN",
+        "HIT_FOREIGN",
+        "MISS_FOREIGN",
+        "INVALID",
+        "MALFORMED",
+    ];
 }
 
 /// Command opcodes (`cmd_op`).
@@ -39,7 +45,16 @@ pub mod op {
     pub const QUERY: u128 = 4;
     pub const LIST: u128 = 5;
     /// Names, indexed by value; 6 and 7 are reserved (`BAD_OP`).
-    pub const NAMES: &[&str] = &["REGISTER", "INVALIDATE", "DEREGISTER", "INSTALL", "QUERY", "LIST", "RESERVED6", "RESERVED7"];
+    pub const NAMES: &[&str] = &[
+        "REGISTER",
+        "INVALIDATE",
+        "DEREGISTER",
+        "INSTALL",
+        "QUERY",
+        "LIST",
+        "RESERVED6",
+        "RESERVED7",
+    ];
 }
 
 /// Command statuses (`resp_status`).
@@ -53,7 +68,16 @@ pub mod status {
     pub const NOT_OWN: u128 = 6;
     pub const BAD_OP: u128 = 7;
     /// Names, indexed by value.
-    pub const NAMES: &[&str] = &["OK", "FULL", "DUPLICATE", "UNKNOWN", "MALFORMED", "NOT_FOREIGN", "NOT_OWN", "BAD_OP"];
+    pub const NAMES: &[&str] = &[
+        "OK",
+        "FULL",
+        "DUPLICATE",
+        "UNKNOWN",
+        "MALFORMED",
+        "NOT_FOREIGN",
+        "NOT_OWN",
+        "BAD_OP",
+    ];
 }
 
 /// Parameters of a `stag_table`.

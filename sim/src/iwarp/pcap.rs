@@ -392,13 +392,29 @@ impl ConnCapture {
 /// stderr if it fails or cannot run.
 pub fn tshark(args: &[&str], file: &std::path::Path) -> String {
     let out = std::process::Command::new("tshark")
-        .args(["-n", "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"])
-        .args(["--disable-heuristic", "rpcrdma_iwarp", "--disable-heuristic", "smb_direct_iwarp", "-r"])
+        .args([
+            "-n",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+        ])
+        .args([
+            "--disable-heuristic",
+            "rpcrdma_iwarp",
+            "--disable-heuristic",
+            "smb_direct_iwarp",
+            "-r",
+        ])
         .arg(file)
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("tshark not runnable ({e}); scripts/test.sh installs it"));
-    assert!(out.status.success(), "tshark {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tshark {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("tshark prints UTF-8")
 }
 
@@ -407,11 +423,26 @@ pub fn tshark(args: &[&str], file: &std::path::Path) -> String {
 /// unknown, and exactly `fpdus` FPDUs with a good CRC32c.
 pub fn tshark_clean_decode(file: &std::path::Path, fpdus: usize) -> String {
     let v = tshark(&["-V"], file);
-    for bad in ["Malformed", "[Expert Info (Error", "Bad CRC32", "incorrect", "status: Bad]", "Status: Bad]", "Unknown"] {
+    for bad in [
+        "Malformed",
+        "[Expert Info (Error",
+        "Bad CRC32",
+        "incorrect",
+        "status: Bad]",
+        "Status: Bad]",
+        "Unknown",
+    ] {
         if let Some(i) = v.find(bad) {
-            panic!("tshark -V shows {bad:?}: ...{}...", &v[i.saturating_sub(800)..(i + 200).min(v.len())]);
+            panic!(
+                "tshark -V shows {bad:?}: ...{}...",
+                &v[i.saturating_sub(800)..(i + 200).min(v.len())]
+            );
         }
     }
-    assert_eq!(v.matches("(Good CRC32)").count(), fpdus, "every FPDU's CRC checked and good");
+    assert_eq!(
+        v.matches("(Good CRC32)").count(),
+        fpdus,
+        "every FPDU's CRC checked and good"
+    );
     v
 }

@@ -124,7 +124,10 @@ impl LookupStatus {
     pub const INVALID: LookupStatus = LookupStatus(lookup_status::INVALID as u8);
     pub const MALFORMED: LookupStatus = LookupStatus(lookup_status::MALFORMED as u8);
     pub fn name(self) -> &'static str {
-        lookup_status::NAMES.get(self.0 as usize).copied().unwrap_or("?")
+        lookup_status::NAMES
+            .get(self.0 as usize)
+            .copied()
+            .unwrap_or("?")
     }
 }
 
