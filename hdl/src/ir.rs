@@ -700,6 +700,14 @@ impl ModuleBuilder {
         Expr::new(E::Sig { name: n, width })
     }
 
+    /// The `clk` and `rst` inputs every clocked block starts with (rising
+    /// edge; synchronous, active-high reset).
+    pub fn clock_and_reset(&mut self) -> (Expr, Expr) {
+        let clk = self.input("clk", 1, "");
+        let rst = self.input("rst", 1, "synchronous, active high");
+        (clk, rst)
+    }
+
     /// An input port.
     pub fn input(&mut self, name: &str, width: u32, comment: &str) -> Expr {
         self.declare(name, width, SigKind::Port(Dir::Input), Init::None, comment)

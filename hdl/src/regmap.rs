@@ -1332,8 +1332,7 @@ mod tests {
             .field("KICK", 9, 9, Access::Cmd, 0, "")
             .on_read("counts reads");
         let mut m = ModuleBuilder::new("t_regs", "test");
-        let _clk = m.input("clk", 1, "");
-        let _rst = m.input("rst", 1, "");
+        m.clock_and_reset();
         let r = axil_regs(&mut m, &b).unwrap();
         let out = m.output("out", 11, "");
         m.assign(&r.source("STAT", "BUSY"), Expr::zero(1));

@@ -67,8 +67,7 @@ pub fn elaborate(p: &AxisFifoParams) -> Result<Rc<Module>, Error> {
         "tuser width in bits",
     );
     m.param("DEPTH", p.depth as u64, "memory words");
-    let clk = m.input("clk", 1, "");
-    let rst = m.input("rst", 1, "synchronous, active high");
+    let (clk, rst) = m.clock_and_reset();
     let s = p.stream.ports(&mut m, "s_axis", Side::Subordinate);
     let mo = p.stream.ports(&mut m, "m_axis", Side::Manager);
 

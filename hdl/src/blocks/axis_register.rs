@@ -33,8 +33,7 @@ pub fn elaborate(p: &AxisRegisterParams) -> Result<Rc<Module>, Error> {
         p.stream.user_width as u64,
         "tuser width in bits (0: none)",
     );
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     let s = p.stream.ports(&mut m, "s_axis", Side::Subordinate);
     let mo = p.stream.ports(&mut m, "m_axis", Side::Manager);
     let w = p.stream.payload_width();

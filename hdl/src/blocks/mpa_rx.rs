@@ -61,8 +61,7 @@ pub fn elaborate(p: &MpaRxParams) -> Result<Rc<Module>, Error> {
         p.conn_bits as u64,
         "connection id width (tuser)",
     );
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     let in_spec = AxisSpec {
         data_width: w,
         keep: true,

@@ -59,8 +59,7 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     );
     m.param("DATA_WIDTH", w as u64, "stream width in bits");
     m.param("CONN_BITS", p.conn_bits as u64, "connection id width");
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     // No tkeep: mpa_rx has checked the length, and the MPA length field
     // says where the payload ends.
     let in_spec = AxisSpec {

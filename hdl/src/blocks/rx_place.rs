@@ -162,8 +162,7 @@ pub fn elaborate(p: &RxPlaceParams) -> Result<Rc<Module>, Error> {
         p.queue_depth as u64,
         "descriptors accepted and not yet completed",
     );
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
 
     // ---- ports ----
     let desc_valid = m.input("s_desc_valid", 1, "");

@@ -101,8 +101,7 @@ pub fn elaborate(p: &RxVerdictParams) -> Result<Rc<Module>, Error> {
     );
 
     // ---- ports ----
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     let in_valid = m.input(
         "in_valid",
         1,

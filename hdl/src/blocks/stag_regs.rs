@@ -490,8 +490,7 @@ pub fn elaborate(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
         depth as u64,
         "list entries buffered in front of the cursor",
     );
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     let regs = regmap::axil_regs(&mut m, &map)?;
 
     // ---- the table's command port, flipped ----
@@ -699,8 +698,7 @@ pub fn elaborate_top(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
         p.list_fifo_depth as u64,
         "list entries buffered in front of the cursor",
     );
-    let clk = m.input("clk", 1, "");
-    let rst = m.input("rst", 1, "synchronous, active high");
+    let (clk, rst) = m.clock_and_reset();
     let mut to_regs: Vec<(String, Expr)> =
         vec![("clk".into(), clk.clone()), ("rst".into(), rst.clone())];
     let mut to_table: Vec<(String, Expr)> = vec![("clk".into(), clk), ("rst".into(), rst)];

@@ -208,8 +208,7 @@ pub fn elaborate(p: &StagTableParams) -> Result<Rc<Module>, Error> {
     );
 
     // ---- ports ----
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
     let nic_id = m.input("nic_id", nb, "this NIC's id (a strap)");
     let lookup_valid = m.input("lookup_valid", 1, "lookup request, one per clock");
     let lookup_stag = m.input("lookup_stag", 32, "");

@@ -147,8 +147,7 @@ pub fn elaborate(p: &TermTxParams) -> Result<Rc<Module>, Error> {
         p.conn_bits as u64,
         "connection id width (request and tuser)",
     );
-    let _clk = m.input("clk", 1, "");
-    let _rst = m.input("rst", 1, "synchronous, active high");
+    m.clock_and_reset();
 
     // Request (valid/ready).
     let req_valid = m.input("s_term_valid", 1, "a terminate request");
