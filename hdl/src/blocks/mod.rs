@@ -2,6 +2,7 @@
 
 pub mod axis_fifo;
 pub mod axis_register;
+pub mod conn_table;
 pub mod crc32c;
 pub mod mpa_rx;
 pub mod rx_parse;

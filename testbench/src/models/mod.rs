@@ -2,5 +2,6 @@
 //! contracts in `docs/` (not from the RTL), with the port adapters and the
 //! checkers that compare a running Verilator model against them every cycle.
 
+pub mod conn_table;
 pub mod rx_verdict;
 pub mod stag_table;
