@@ -76,8 +76,8 @@ fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
                     u[0] = if r.gen() { 0xc1 } else { 0x41 };
                 }
                 fs = vec![mpa_frame(&u)];
-                well_formed = u.len() >= 14 || u.is_empty();
-                well_formed &= u.is_empty();
+                // Only the empty ULPDU is well formed (no payload).
+                well_formed = u.is_empty();
             }
             _ => {}
         }

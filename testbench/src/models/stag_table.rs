@@ -67,6 +67,23 @@ pub fn load_dut(cfg: &StagConfig, test: &str) -> Model {
 // Encodings
 // ---------------------------------------------------------------------------
 
+/// `name()` from the generator's table of names, and a Debug that prints
+/// it with the value, for a code newtype.
+macro_rules! named_code {
+    ($ty:ident, $names:expr) => {
+        impl $ty {
+            pub fn name(self) -> &'static str {
+                $names.get(self.0 as usize).copied().unwrap_or("?")
+            }
+        }
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", self.name(), self.0)
+            }
+        }
+    };
+}
+
 /// A command opcode (`cmd_op`); Debug prints the name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Op(pub u8);
@@ -78,16 +95,9 @@ impl Op {
     pub const INSTALL: Op = Op(op::INSTALL as u8);
     pub const QUERY: Op = Op(op::QUERY as u8);
     pub const LIST: Op = Op(op::LIST as u8);
-    pub fn name(self) -> &'static str {
-        op::NAMES.get(self.0 as usize).copied().unwrap_or("?")
-    }
 }
 
-impl fmt::Debug for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.name(), self.0)
-    }
-}
+named_code!(Op, op::NAMES);
 
 /// A command status (`resp_status`); Debug prints the name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -102,16 +112,9 @@ impl Status {
     pub const NOT_FOREIGN: Status = Status(status::NOT_FOREIGN as u8);
     pub const NOT_OWN: Status = Status(status::NOT_OWN as u8);
     pub const BAD_OP: Status = Status(status::BAD_OP as u8);
-    pub fn name(self) -> &'static str {
-        status::NAMES.get(self.0 as usize).copied().unwrap_or("?")
-    }
 }
 
-impl fmt::Debug for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.name(), self.0)
-    }
-}
+named_code!(Status, status::NAMES);
 
 /// A lookup status (`lookup_resp_status`); Debug prints the name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -123,19 +126,9 @@ impl LookupStatus {
     pub const MISS_FOREIGN: LookupStatus = LookupStatus(lookup_status::MISS_FOREIGN as u8);
     pub const INVALID: LookupStatus = LookupStatus(lookup_status::INVALID as u8);
     pub const MALFORMED: LookupStatus = LookupStatus(lookup_status::MALFORMED as u8);
-    pub fn name(self) -> &'static str {
-        lookup_status::NAMES
-            .get(self.0 as usize)
-            .copied()
-            .unwrap_or("?")
-    }
 }
 
-impl fmt::Debug for LookupStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.name(), self.0)
-    }
-}
+named_code!(LookupStatus, lookup_status::NAMES);
 
 /// The fields of one entry (own or foreign).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
