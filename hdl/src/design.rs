@@ -165,5 +165,8 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&crate::blocks::term_tx::elaborate(
         &crate::blocks::term_tx::TermTxParams::from_params(params),
     )?)?;
+    d.add(&crate::blocks::nic_rx::elaborate(
+        &crate::blocks::nic_rx::NicRxParams::from_params(params),
+    )?)?;
     Ok(d)
 }

@@ -218,6 +218,13 @@ impl Expr {
 
     /// Bits `hi` down to `lo`, inclusive.
     pub fn slice(&self, hi: u32, lo: u32) -> Expr {
+        // A slice of a slice of a signal is one slice of the signal (Verilog
+        // can only slice a name); bounds are still checked by finish().
+        if let E::Slice { e, hi: h0, lo: l0 } = self.node() {
+            if matches!(e.node(), E::Sig { .. }) && hi >= lo && l0 + hi <= *h0 {
+                return e.slice(l0 + hi, l0 + lo);
+            }
+        }
         Expr::new(E::Slice {
             e: self.clone(),
             hi,
@@ -754,6 +761,18 @@ impl ModuleBuilder {
         mem
     }
 
+    /// Mark bits this module receives but deliberately does not use (an
+    /// instance output nobody needs here, the spare bits of a field): they
+    /// are XOR-reduced into one wire `unused_<what>`, which Verilator's
+    /// default `--unused-regexp` (`*unused*`) exempts from UNUSED warnings,
+    /// and which synthesis removes. No lint waiver is involved, and the
+    /// reason is written next to the wire.
+    pub fn unused(&mut self, what: &str, bits: Vec<Expr>, why: &str) {
+        let name = format!("{UNUSED_PREFIX}{what}");
+        let w = self.signal(&name, 1, why);
+        self.assign(&w, Expr::concat(bits).red_xor());
+    }
+
     /// `assign target = value;`
     pub fn assign(&mut self, target: &Expr, value: impl Into<Expr>) {
         self.m.assigns.push(ContAssign {
@@ -851,6 +870,36 @@ impl ModuleBuilder {
         Ok(Rc::new(m))
     }
 }
+
+/// Named fields packed into one word, the first field least significant
+/// (a descriptor or queue entry kept in one memory or FIFO word).
+pub struct Layout(pub Vec<(&'static str, u32)>);
+
+impl Layout {
+    /// Bits of the whole word.
+    pub fn width(&self) -> u32 {
+        self.0.iter().map(|(_, w)| w).sum()
+    }
+    /// The word holding `values`, one per field, in field order.
+    pub fn pack(&self, values: Vec<Expr>) -> Expr {
+        assert_eq!(values.len(), self.0.len(), "one value per field");
+        Expr::concat(values.into_iter().rev())
+    }
+    /// Field `name` of `word`.
+    pub fn field(&self, word: &Expr, name: &str) -> Expr {
+        let mut lo = 0;
+        for (n, w) in &self.0 {
+            if *n == name {
+                return word.slice(lo + w - 1, lo);
+            }
+            lo += w;
+        }
+        panic!("no field `{name}`");
+    }
+}
+
+/// Name prefix of the wires made by `ModuleBuilder::unused`.
+pub const UNUSED_PREFIX: &str = "unused_";
 
 /// Where a signal is driven from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -970,7 +1019,8 @@ impl Checker<'_> {
                     if !driven {
                         self.problems.push(format!("`{}` is never driven", s.name));
                     }
-                    if !self.read.contains(&s.name) {
+                    // `unused_*` (see `ModuleBuilder::unused`) is meant to be unread.
+                    if !self.read.contains(&s.name) && !s.name.starts_with(UNUSED_PREFIX) {
                         self.problems.push(format!("`{}` is never read", s.name));
                     }
                 }

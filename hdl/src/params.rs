@@ -123,6 +123,54 @@ pub const PARAMS: &[ParamSpec] = &[
         false,
         "host (DMA) address width in bits",
     ),
+    p(
+        "connections",
+        64,
+        2,
+        1024,
+        true,
+        "connections per NIC (connection table, block RAM)",
+    ),
+    p(
+        "rq-depth",
+        8,
+        2,
+        256,
+        true,
+        "posted receive buffers per connection",
+    ),
+    p(
+        "max-payload",
+        4096,
+        64,
+        16384,
+        true,
+        "largest FPDU payload in bytes; a longer FPDU is cut and answered as an MPA length error",
+    ),
+    p(
+        "hold-bytes",
+        8192,
+        64,
+        32768,
+        true,
+        "hold queue data capacity in bytes (at least --max-payload)",
+    ),
+    p(
+        "hold-segments",
+        16,
+        2,
+        256,
+        true,
+        "segments the hold queue can park",
+    ),
+    p(
+        "hold-stags",
+        8,
+        1,
+        32,
+        false,
+        "foreign STags with an unanswered miss event at once (compared in parallel)",
+    ),
 ];
 
 /// Bits of the STag index (STag[31:8]).
@@ -221,6 +269,12 @@ impl Params {
             return Err(ParamError::Combination(format!(
                 "--nics {nics} with --nic-id-bits {id_bits}: {id_bits} id bits name at most {} NICs",
                 1u64 << id_bits
+            )));
+        }
+        let (hold, max) = (self.get("hold-bytes"), self.get("max-payload"));
+        if hold < max {
+            return Err(ParamError::Combination(format!(
+                "--hold-bytes {hold} with --max-payload {max}: the hold queue must hold one largest segment"
             )));
         }
         Ok(())

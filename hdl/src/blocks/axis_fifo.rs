@@ -38,8 +38,15 @@ impl AxisFifoParams {
     }
 
     /// Check the values against the parameter table.
+    /// Any stream shape (the NIC also queues descriptors in one), a depth in
+    /// `--fifo-depth`'s range.
     pub fn validate(&self) -> Result<(), Error> {
-        params::check("data-width", self.stream.data_width as u64)?;
+        if self.stream.data_width == 0 {
+            return Err(Error::Design(format!(
+                "axis_fifo `{}`: data width must be at least 1",
+                self.name
+            )));
+        }
         params::check("fifo-depth", self.depth as u64)?;
         Ok(())
     }

@@ -27,7 +27,7 @@
 use std::rc::Rc;
 
 use crate::iface::{AxiSpec, AxisSpec, Side};
-use crate::ir::{clog2, Expr, Module, ModuleBuilder};
+use crate::ir::{Layout, clog2, Expr, Module, ModuleBuilder};
 use crate::params::{self, Params};
 use crate::Error;
 
@@ -107,27 +107,6 @@ impl RxPlaceParams {
 }
 
 /// Pack named fields (least significant first) into one vector, and unpack.
-struct Layout(Vec<(&'static str, u32)>);
-
-impl Layout {
-    fn width(&self) -> u32 {
-        self.0.iter().map(|(_, w)| w).sum()
-    }
-    fn pack(&self, values: Vec<Expr>) -> Expr {
-        Expr::concat(values.into_iter().rev())
-    }
-    fn field(&self, word: &Expr, name: &str) -> Expr {
-        let mut lo = 0;
-        for (n, w) in &self.0 {
-            if *n == name {
-                return word.slice(lo + w - 1, lo);
-            }
-            lo += w;
-        }
-        panic!("no field `{name}`");
-    }
-}
-
 pub fn elaborate(p: &RxPlaceParams) -> Result<Rc<Module>, Error> {
     p.validate()?;
     let dw = p.data_width;

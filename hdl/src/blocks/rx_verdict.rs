@@ -209,18 +209,12 @@ pub fn elaborate(p: &RxVerdictParams) -> Result<Rc<Module>, Error> {
         1,
         "the connection enters Error after this segment",
     );
-    let o_opcode = m.output("hdr_opcode", 4, "RDMAP opcode");
     let o_tagged = m.output("hdr_tagged", 1, "T bit");
-    let o_last = m.output("hdr_last", 1, "L bit");
     let o_stag = m.output(
         "hdr_stag",
         32,
         "tagged: STag; untagged: the word reserved for the ULP (STag to invalidate)",
     );
-    let o_to = m.output("hdr_to", 64, "tagged: TO");
-    let o_qn = m.output("hdr_qn", 32, "untagged: QN");
-    let o_msn = m.output("hdr_msn", 32, "untagged: MSN");
-    let o_mo = m.output("hdr_mo", 32, "untagged: MO");
 
     let act = |m: &mut ModuleBuilder, n: &str, v: u128| m.localparam(n, v, 3, "");
     let a_place = act(&mut m, "ACTION_PLACE", action::PLACE);
@@ -609,14 +603,8 @@ pub fn elaborate(p: &RxVerdictParams) -> Result<Rc<Module>, Error> {
         b.assign(&o_adv_send, &nx_adv_send);
         b.assign(&o_adv_rreq, &nx_adv_rreq);
         b.assign(&o_set_err, &nx_set_err);
-        b.assign(&o_opcode, &s_op);
         b.assign(&o_tagged, &s_t);
-        b.assign(&o_last, &s_l);
         b.assign(&o_stag, s_hdr.slice(127, 96));
-        b.assign(&o_to, s_hdr.slice(95, 32));
-        b.assign(&o_qn, s_hdr.slice(95, 64));
-        b.assign(&o_msn, s_hdr.slice(63, 32));
-        b.assign(&o_mo, s_hdr.slice(31, 0));
     });
     Ok(m.finish()?)
 }
