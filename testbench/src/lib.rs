@@ -50,6 +50,7 @@
 mod check;
 pub mod dut;
 pub mod models;
+pub mod nic_loop;
 mod seed;
 mod sim;
 
