@@ -5,8 +5,8 @@
 //!
 //! * **bytes/clock**: RDMA Writes of that payload back to back into one
 //!   registered region; payload bytes accepted on `s_axis_rx` per clock,
-//!   counted between the last beats of the middle and the last FPDU (so the
-//!   FIFOs are full and the rate is the steady one), every byte checked in host memory afterwards. The
+//!   counted over the last quarter of the FPDUs (by then the FIFOs in front
+//!   of the judge are full and the rate is the steady one), every byte checked in host memory afterwards. The
 //!   limit is the data width in bytes (the FPDU's own 20-24 bytes of MPA and
 //!   DDP framing also cross the port).
 //! * **latency**: one FPDU alone; cycles from the edge that accepts its last
@@ -14,7 +14,7 @@
 //!   FPDU is store-and-forward (its CRC is only known at its end), so this is
 //!   the time to judge it: descriptor FIFO, lookups, checks, placement start.
 //!
-//! `NIC_RX_BENCH_SEGMENTS` sets the segments per throughput cell (default 64).
+//! `NIC_RX_BENCH_SEGMENTS` sets the segments per throughput cell (default 320).
 
 use hdl::params::Params;
 use sim::iwarp::frames::{self, Segment};
@@ -75,9 +75,9 @@ fn rate(width: u32, len: usize, count: usize) -> f64 {
             assert_eq!(n.mem.get(&(DMA_BASE + to + i as u64)), Some(b), "segment {s} byte {i}");
         }
     }
-    // The second half only: by then the FIFOs in front of the judge are
+    // The last quarter only: by then the FIFOs in front of the judge are
     // full and the port runs at the pipeline's steady rate.
-    let from = count / 2;
+    let from = count * 3 / 4;
     let cycles = n.rx_last_at[count - 1] - n.rx_last_at[from];
     ((count - 1 - from) * len) as f64 / cycles as f64
 }
@@ -100,7 +100,7 @@ fn main() {
     let count: usize = std::env::var("NIC_RX_BENCH_SEGMENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 64 } else { 4 });
+        .unwrap_or(if full { 320 } else { 8 });
     println!("| data width | payload | bytes/clock | of the width | last beat in -> first AW | -> first W |");
     println!("|---|---|---|---|---|---|");
     for width in [64u32, 128, 256] {

@@ -473,6 +473,12 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     m.assign(&want_cap, is_term.land(vf("term_with_rreq")).land(&has_data));
     // Everything the action needs must be ready at once.
     let route_ok = has_data.lnot().lor(&rt_ready);
+    // ACT, or the cycle the verdict appears (no wait state for it).
+    let acting = m.signal("acting", 1, "the segment's verdict is known: act if all is ready");
+    m.assign(
+        &acting,
+        is(S_ACT).lor(is(S_WAIT_VERDICT).land(&v_valid)),
+    );
     let go_park = m.signal("go_park", 1, "park now");
     let go_other = m.signal("go_other", 1, "place / discard now");
     let abandon = m.signal(
@@ -482,7 +488,7 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     );
     m.assign(
         &go_park,
-        is(S_ACT)
+        acting
             .land(&act_park)
             .land(cur_hold.lor(&room))
             .land(&hp_ready)
@@ -490,12 +496,12 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     );
     m.assign(
         &abandon,
-        is(S_ACT).land(&act_park).land(cur_hold.lnot()).land(room.lnot()),
+        acting.land(&act_park).land(cur_hold.lnot()).land(room.lnot()),
     );
     let term_now = is_term.land(want_cap.lnot());
     m.assign(
         &go_other,
-        is(S_ACT)
+        acting
             .land(act_park.lnot())
             .land(&pl_ready)
             .land(route_ok)
@@ -754,7 +760,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
                 Expr::mux(&sel_behind, Expr::lit(S_ACT, STATE_BITS), Expr::lit(S_LOOKUP, STATE_BITS)),
             );
         });
-        b.when(is(S_LOOKUP).land(&got_ct).land(&got_lk), |b| {
+        // Both answers in (or arriving at this edge): the checks start next cycle.
+        let ct_in = got_ct.lor(&ct_sig[0]);
+        let lk_in = got_lk.lor(&lk_valid);
+        b.when(is(S_LOOKUP).land(ct_in).land(lk_in), |b| {
             b.assign(&state, Expr::lit(S_VERDICT, STATE_BITS));
         });
         b.when(is(S_VERDICT), |b| {
