@@ -171,3 +171,53 @@ fn send_with_invalidate_then_write_refused() {
     assert_eq!(n.get("cnt_check_5"), 1, "the Write names an invalidated STag");
     assert_eq!(n.mem.len(), 16);
 }
+
+/// Frames both ways through the NIC into a pcap that tshark's iWARP
+/// dissectors decode with no error: Writes, a Send, a multi-segment Write
+/// and an out-of-bounds Write whose Terminate comes back.
+#[test]
+fn a_session_in_a_pcap_decodes_cleanly() {
+    use sim::iwarp::pcap::{tshark, tshark_clean_decode};
+    use sim::iwarp::{Capture, MpaRev, Peer, TcpConn};
+    let (mut n, own) = setup("nic_rx_smoke_pcap");
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("nic_rx")
+        .join("session.pcap");
+    let cap = Capture::create(&path).unwrap().shared();
+    let mut peer = Peer::new(3).with_mulpdu(512);
+    peer.attach_capture(cap.clone(), TcpConn::numbered(3), MpaRev::V2 { ird: 16, ord: 16 });
+    let mut fpdus = Vec::new();
+    fpdus.extend(peer.write(own, 0x5000, &[0x11; 100]));
+    fpdus.extend(peer.send(&[0x22; 60]));
+    fpdus.extend(peer.write(own, 0x5100, &[0x33; 1500]));
+    fpdus.extend(peer.write(own, 0x5000 + 4090, &[0x44; 7]));
+    let sent = fpdus.len();
+    for f in fpdus {
+        n.rx.push_back((3, f));
+    }
+    for _ in 0..3000 {
+        n.cycle();
+    }
+    assert_eq!(n.tx.len(), 1, "one Terminate");
+    let t = peer.on_tx(&n.tx[0]).expect("a Terminate the peer accepts");
+    assert_eq!(t.code(), (1, 1, 0x01), "DDP base or bounds");
+    assert_eq!(n.mem.len(), 100 + 60 + 1500);
+    cap.lock().unwrap().flush().unwrap();
+    tshark_clean_decode(&path, sent + 1);
+    let codes = tshark(
+        &[
+            "-Y",
+            "iwarp_rdma.opcode == 7",
+            "-T",
+            "fields",
+            "-e",
+            "iwarp_rdma.term_layer",
+            "-e",
+            "iwarp_rdma.term_etype_ddp",
+            "-e",
+            "iwarp_rdma.term_errcode_ddp_tagged",
+        ],
+        &path,
+    );
+    assert_eq!(codes.trim(), "0x01\t0x01\t0x01", "tshark reads the Terminate's layer, type and code");
+}

@@ -7,11 +7,19 @@
 //! FPDU the descriptor must carry the connection, the verdict bits, the
 //! length field, the raw header bytes, and the number of payload bytes
 //! that actually came out (ending with tlast).
+//!
+//! The `max_payload_*` tests build the block with a small MAX_PAYLOAD and
+//! send payloads just below, at and above it (by one byte and by several
+//! beats) among ordinary and broken FPDUs: a longer one must emit exactly
+//! its first MAX_PAYLOAD bytes, fail `length_ok` and leave the next FPDU
+//! untouched.
 
 use std::collections::VecDeque;
 
 use hdl::blocks::rx_parse::{elaborate, RxParseParams, HDR_BYTES};
 use hdl::design::Design;
+use hdl::Params;
+use rand::rngs::StdRng;
 use rand::Rng;
 use sim::iwarp::frames::mpa_frame;
 use sim::iwarp::peer::Peer;
@@ -27,14 +35,50 @@ struct Sent {
     well_formed: bool,
 }
 
+/// The DDP header length the T bit asks for.
+fn hdr_len(f: &[u8]) -> usize {
+    if f[2] & 0x80 != 0 {
+        14
+    } else {
+        18
+    }
+}
+
+/// The payload length the MPA length field promises (0 if the ULPDU is
+/// shorter than its header).
+fn promised_payload(f: &[u8]) -> usize {
+    (u16::from_be_bytes([f[0], f[1]]) as usize).saturating_sub(hdr_len(f))
+}
+
 /// The ULPDU payload after the DDP header, as RFC 5041 frames it.
 fn expected_payload(f: &[u8]) -> Vec<u8> {
     let mpa_len = u16::from_be_bytes([f[0], f[1]]) as usize;
-    let hdr = if f[2] & 0x80 != 0 { 14 } else { 18 };
+    let hdr = hdr_len(f);
     if mpa_len < hdr {
         return Vec::new();
     }
     f[2 + hdr..2 + mpa_len].to_vec()
+}
+
+/// One message from `peer` carrying `data` (or a Read Request).
+fn message(r: &mut impl Rng, peer: &mut Peer, data: &[u8]) -> Vec<Vec<u8>> {
+    match r.gen_range(0..4) {
+        0 => peer.write(r.gen(), r.gen(), data),
+        1 => peer.send(data),
+        2 => peer.send_inv(r.gen(), data),
+        _ => vec![peer.read_request(r.gen(), r.gen(), r.gen(), r.gen(), r.gen())],
+    }
+}
+
+/// Random connection and verdict bits around each FPDU.
+fn sent(r: &mut impl Rng, bytes: Vec<u8>, well_formed: bool) -> Sent {
+    Sent {
+        bytes,
+        conn: r.gen_range(0..1 << 16),
+        len_ok: r.gen(),
+        crc_ok: r.gen(),
+        well_formed,
+    }
 }
 
 fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
@@ -47,12 +91,7 @@ fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
             r.gen_range(0..3000)
         };
         let data: Vec<u8> = (0..len).map(|_| r.gen()).collect();
-        let mut fs = match r.gen_range(0..4) {
-            0 => peer.write(r.gen(), r.gen(), &data),
-            1 => peer.send(&data),
-            2 => peer.send_inv(r.gen(), &data),
-            _ => vec![peer.read_request(r.gen(), r.gen(), r.gen(), r.gen(), r.gen())],
-        };
+        let mut fs = message(r, &mut peer, &data);
         let mut well_formed = true;
         match r.gen_range(0..12) {
             0 => {
@@ -85,25 +124,115 @@ fn frames(r: &mut impl Rng, n: usize) -> Vec<Sent> {
             if bytes.len() < 3 {
                 continue; // the block needs the T bit; mpa_rx flags such runts
             }
-            let conn = r.gen_range(0..1 << 16);
-            out.push(Sent {
-                bytes,
-                conn,
-                len_ok: r.gen(),
-                crc_ok: r.gen(),
-                well_formed,
-            });
+            out.push(sent(r, bytes, well_formed));
         }
     }
     out
 }
 
-fn run(width: u32, count: usize, test: &str) {
-    let params = RxParseParams {
+/// FPDUs around `max` payload bytes: just below, at, one above, several
+/// beats above, far above, among ordinary ones; some of them broken.
+fn long_frames(r: &mut impl Rng, n: usize, max: usize, lanes: usize) -> Vec<Sent> {
+    let mut peer = Peer::new(0).with_mulpdu(1 << 14);
+    let mut out = Vec::new();
+    while out.len() < n {
+        let len = match r.gen_range(0..9) {
+            0 => max - 1,
+            1 => max,
+            2 => max + 1,
+            3 => max + lanes * r.gen_range(2..=5) + r.gen_range(0..lanes),
+            4 => max - r.gen_range(1..=2 * lanes),
+            5 => max + r.gen_range(1..=2 * lanes),
+            6 => r.gen_range(max..4 * max),
+            7 => r.gen_range(0..40),
+            _ => r.gen_range(0..max),
+        };
+        let data: Vec<u8> = (0..len).map(|_| r.gen()).collect();
+        let mut fs = message(r, &mut peer, &data);
+        let mut well_formed = true;
+        match r.gen_range(0..10) {
+            0 => {
+                // Truncated, perhaps to below MAX_PAYLOAD while the length
+                // field still says more.
+                let f = &mut fs[0];
+                let cut = r.gen_range(1..f.len().min(3 * lanes + 24));
+                f.truncate(f.len() - cut);
+                well_formed = false;
+            }
+            1 => {
+                fs[0].extend_from_slice(&[0xa5; 8]);
+                well_formed = false;
+            }
+            2 => {
+                fs[0][1] = fs[0][1].wrapping_add(r.gen_range(1..=60));
+                well_formed = false;
+            }
+            _ => {}
+        }
+        for bytes in fs {
+            if bytes.len() < 3 {
+                continue;
+            }
+            out.push(sent(r, bytes, well_formed));
+        }
+    }
+    out
+}
+
+/// The block as the standard design builds it, at `width` bits.
+fn default_params(width: u32) -> RxParseParams {
+    RxParseParams {
         name: format!("rx_parse_w{width}"),
         data_width: width,
-        conn_bits: 16,
+        ..RxParseParams::from_params(&Params::default())
+    }
+}
+
+fn run(width: u32, count: usize, test: &str) {
+    let params = default_params(width);
+    let stats = simulate(params, test, |r| frames(r, count));
+    // The defaults never cut these (payloads below 3,100 bytes).
+    assert_eq!(stats.cut, 0);
+}
+
+/// What `simulate` saw, for coverage checks.
+#[derive(Debug, Default)]
+struct Stats {
+    /// Well-formed FPDUs cut to MAX_PAYLOAD.
+    cut: usize,
+    /// Well-formed FPDUs with exactly MAX_PAYLOAD payload bytes.
+    at_max: usize,
+    /// Well-formed FPDUs one byte over MAX_PAYLOAD.
+    one_over: usize,
+    /// Broken FPDUs whose length field asks for more than MAX_PAYLOAD.
+    broken_cut: usize,
+}
+
+fn run_max(width: u32, max_payload: u32, count: usize, test: &str) {
+    let params = RxParseParams {
+        name: format!("rx_parse_w{width}_max{max_payload}"),
+        max_payload,
+        ..default_params(width)
     };
+    let lanes = (width / 8) as usize;
+    let stats = simulate(params, test, |r| {
+        long_frames(r, count, max_payload as usize, lanes)
+    });
+    assert!(
+        stats.cut > 50 && stats.at_max > 10 && stats.one_over > 10 && stats.broken_cut > 5,
+        "too few FPDUs near MAX_PAYLOAD: {stats:?}"
+    );
+}
+
+/// Runs `make`'s FPDUs through the block with random source gaps and
+/// back-pressure on both outputs; checks every descriptor and payload.
+fn simulate(
+    params: RxParseParams,
+    test: &str,
+    make: impl FnOnce(&mut StdRng) -> Vec<Sent>,
+) -> Stats {
+    let width = params.data_width;
+    let max = params.max_payload as usize;
     let mut design = Design::default();
     design.add(&elaborate(&params).unwrap()).unwrap();
     let mut m: Model = testbench::dut::load(&design, &params.name, test).unwrap();
@@ -136,7 +265,7 @@ fn run(width: u32, count: usize, test: &str) {
     let seed = seed_from_env(test);
     let mut r = rng(seed);
     let lanes = (width / 8) as usize;
-    let sent = frames(&mut r, count);
+    let sent = make(&mut r);
 
     let mut beats: VecDeque<(Vec<u64>, u64, u64)> = VecDeque::new();
     for s in &sent {
@@ -214,6 +343,7 @@ fn run(width: u32, count: usize, test: &str) {
         }
     }
     assert!(current.is_empty(), "payload bytes after the last tlast");
+    let mut stats = Stats::default();
     let mut packets = packets.into_iter();
     for (i, (s, d)) in sent.iter().zip(&descs).enumerate() {
         let what = |f: &str| {
@@ -230,8 +360,11 @@ fn run(width: u32, count: usize, test: &str) {
                 what(f)
             );
         };
+        let promised = promised_payload(&s.bytes);
+        let cut = promised > max;
         check("conn", s.conn, d.0);
-        check("length_ok", s.len_ok as u64, d.1);
+        // A payload longer than MAX_PAYLOAD fails the length check.
+        check("length_ok", (s.len_ok && !cut) as u64, d.1);
         check("crc_ok", s.crc_ok as u64, d.2);
         check(
             "mpa_len",
@@ -250,8 +383,36 @@ fn run(width: u32, count: usize, test: &str) {
             Vec::new()
         };
         check("count (payload bytes out)", d.5, payload.len() as u64);
+        // Never more than the length field promises, nor than MAX_PAYLOAD.
+        assert!(
+            payload.len() <= promised.min(max),
+            "{}: {} payload bytes, length field says {promised}, MAX_PAYLOAD {max}",
+            what("count"),
+            payload.len()
+        );
+        // Whatever came out is the FPDU's bytes after the header, as far as
+        // the FPDU goes (a truncated one may add the rest of its last beat).
+        let body = s.bytes.get(2 + hdr_len(&s.bytes)..).unwrap_or(&[]);
+        if let Some(k) = (0..payload.len().min(body.len())).find(|&k| body[k] != payload[k]) {
+            panic!(
+                "{}: payload byte {k}: expected {:#04x}, got {:#04x}",
+                what("payload"),
+                body[k],
+                payload[k]
+            );
+        }
+        if cut && !s.well_formed {
+            stats.broken_cut += 1;
+        }
         if s.well_formed {
-            let expected = expected_payload(&s.bytes);
+            let mut expected = expected_payload(&s.bytes);
+            if cut {
+                stats.cut += 1;
+                stats.one_over += (expected.len() == max + 1) as usize;
+                // Only the first MAX_PAYLOAD bytes come out.
+                expected.truncate(max);
+            }
+            stats.at_max += (expected.len() == max && !cut) as usize;
             check(
                 "payload length",
                 expected.len() as u64,
@@ -271,6 +432,7 @@ fn run(width: u32, count: usize, test: &str) {
         packets.next().is_none(),
         "more payload packets than descriptors"
     );
+    stats
 }
 
 #[test]
@@ -286,4 +448,19 @@ fn fpdus_128_bits() {
 #[test]
 fn fpdus_256_bits() {
     run(256, 1500, "rx_parse_256");
+}
+
+#[test]
+fn max_payload_64_bits() {
+    run_max(64, 64, 1200, "rx_parse_max_64");
+}
+
+#[test]
+fn max_payload_128_bits() {
+    run_max(128, 128, 1200, "rx_parse_max_128");
+}
+
+#[test]
+fn max_payload_256_bits() {
+    run_max(256, 64, 1200, "rx_parse_max_256");
 }

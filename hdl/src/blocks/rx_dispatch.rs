@@ -446,9 +446,28 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         1,
         "a PARK verdict on a STag not yet waited on",
     );
+    // An INSTALL answered while this segment was being judged may have come
+    // after its lookup: a PARK verdict is then not trusted (no miss entry,
+    // no event); the segment is judged again after the replay the install
+    // asked for. This keeps "one miss event per STag" exact.
+    let stale = m.reg(
+        "stale_reg",
+        1,
+        0,
+        "an INSTALL was answered since this segment's lookup",
+    );
+    let stale_park = m.signal("stale_park", 1, "a PARK verdict that may predate an install");
+    m.assign(
+        &stale_park,
+        cur_behind.lnot().land(v_action.eq_lit(action::PARK)).land(&stale),
+    );
     m.assign(
         &needs_entry,
-        cur_behind.lnot().land(mt_hit.lnot()).land(v_action.eq_lit(action::PARK)),
+        cur_behind
+            .lnot()
+            .land(mt_hit.lnot())
+            .land(v_action.eq_lit(action::PARK))
+            .land(stale.lnot()),
     );
     let beats_ext = cur_beats.zext(hb_bits.max(beat_bits) + 1);
     let res_ext = hold_res.zext(hb_bits.max(beat_bits) + 1);
@@ -490,13 +509,16 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         &go_park,
         acting
             .land(&act_park)
-            .land(cur_hold.lor(&room))
+            .land(cur_hold.lor(room.land(stale_park.lnot())))
             .land(&hp_ready)
             .land(route_ok.clone()),
     );
     m.assign(
         &abandon,
-        acting.land(&act_park).land(cur_hold.lnot()).land(room.lnot()),
+        acting
+            .land(&act_park)
+            .land(cur_hold.lnot())
+            .land(room.lnot().lor(&stale_park)),
     );
     let term_now = is_term.land(want_cap.lnot());
     m.assign(
@@ -774,8 +796,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         });
         b.when(&abandon, |b| {
             b.assign(&state, Expr::lit(S_IDLE, STATE_BITS));
-            b.assign(&hold_full, Expr::lit(1, 1));
+            b.when(room.lnot(), |b| b.assign(&hold_full, Expr::lit(1, 1)));
         });
+        b.when(&take, |b| b.assign(&stale, Expr::lit(0, 1)));
+        b.when(&install_done, |b| b.assign(&stale, Expr::lit(1, 1)));
         b.when(&go, |b| {
             b.assign(
                 &state,

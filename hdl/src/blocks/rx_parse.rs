@@ -16,6 +16,17 @@
 //! bytes this block emitted, which is the ULPDU length minus the header for
 //! a well-formed FPDU and whatever was there for a broken one (such an FPDU
 //! fails `length_ok` and is dropped, but its bytes must still be consumed).
+//!
+//! The payload FIFO behind this block stores a whole payload until its
+//! descriptor arrives, so no FPDU may emit more than `MAX_PAYLOAD` bytes.
+//! The cut is judged from the length field on beat 0 (the same number that
+//! bounds the emission anyway): when the ULPDU length minus the header is
+//! larger than `MAX_PAYLOAD`, only the first `MAX_PAYLOAD` payload bytes
+//! leave (the packet ends with tlast on the beat holding the last of them),
+//! the rest of the FPDU is consumed and dropped, and the descriptor, which
+//! still leaves at the FPDU's end, has `length_ok` = 0 (answered as an MPA
+//! length error) and `count` = the bytes emitted (`MAX_PAYLOAD` unless the
+//! FPDU ended early). `count` never exceeds `MAX_PAYLOAD`.
 
 use std::rc::Rc;
 
@@ -33,6 +44,9 @@ pub struct RxParseParams {
     pub name: String,
     pub data_width: u32,
     pub conn_bits: u32,
+    /// Largest payload emitted per FPDU, in bytes (a power of two); a
+    /// longer FPDU is cut to it and fails `length_ok`.
+    pub max_payload: u32,
 }
 
 impl RxParseParams {
@@ -41,10 +55,12 @@ impl RxParseParams {
             name: "rx_parse".into(),
             data_width: p.get32("data-width"),
             conn_bits: 16,
+            max_payload: p.get32("max-payload"),
         }
     }
     pub fn validate(&self) -> Result<(), Error> {
         params::check("data-width", self.data_width as u64)?;
+        params::check("max-payload", self.max_payload as u64)?;
         Ok(())
     }
 }
@@ -59,6 +75,11 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     );
     m.param("DATA_WIDTH", w as u64, "stream width in bits");
     m.param("CONN_BITS", p.conn_bits as u64, "connection id width");
+    m.param(
+        "MAX_PAYLOAD",
+        p.max_payload as u64,
+        "largest payload emitted per FPDU in bytes; a longer one is cut to it, length_ok = 0",
+    );
     m.clock_and_reset();
     // No tkeep: mpa_rx has checked the length, and the MPA length field
     // says where the payload ends.
@@ -106,6 +127,11 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     let beat = m.reg("beat_reg", 3, 0, "index of the next beat, saturating at 7");
     let tagged_reg = m.signal("tagged_reg", 1, "T bit of this FPDU");
     let len_reg = m.signal("mpa_len_reg", 16, "");
+    let cut_reg = m.signal(
+        "cut_reg",
+        1,
+        "this FPDU's payload is longer than MAX_PAYLOAD",
+    );
     // Only the bytes at or above the smaller nonzero shift of the previous
     // beat are ever used (all of it when a shift is zero).
     let (s_t0, s_u0) = (16 % (w / 8), 20 % (w / 8));
@@ -193,17 +219,46 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
         "ULPDU length minus the header, borrow on top",
     );
     m.assign(&diff, len_in.zext(COUNT_BITS) - hdr_len);
+    // Longer than MAX_PAYLOAD: the length field against two constants,
+    // side by side with the subtraction rather than after it.
+    let max = p.max_payload;
+    let too_long = m.signal(
+        "too_long",
+        1,
+        "beat 0: ULPDU length minus the header > MAX_PAYLOAD",
+    );
+    m.assign(
+        &too_long,
+        Expr::mux(
+            tdata.bit(23),
+            len_in.gt(Expr::lit((max + 14) as u128, 16)),
+            len_in.gt(Expr::lit((max + 18) as u128, 16)),
+        ),
+    );
+    let cut = m.signal(
+        "cut",
+        1,
+        "this FPDU's payload is cut to MAX_PAYLOAD, from beat 0 on",
+    );
+    m.assign(
+        &cut,
+        Expr::mux(&at_first, too_long.clone(), cut_reg.clone()),
+    );
     let plen = m.signal(
         "payload_len",
         COUNT_BITS,
-        "ULPDU length minus the header (0 if shorter)",
+        "payload bytes to emit: ULPDU length minus the header (0 if shorter), at most MAX_PAYLOAD",
     );
     m.assign(
         &plen,
         Expr::mux(
-            diff.bit(COUNT_BITS - 1),
-            Expr::zero(COUNT_BITS),
-            diff.clone(),
+            &too_long,
+            Expr::lit(max as u128, COUNT_BITS),
+            Expr::mux(
+                diff.bit(COUNT_BITS - 1),
+                Expr::zero(COUNT_BITS),
+                diff.clone(),
+            ),
         ),
     );
     // Payload bytes not yet emitted: loaded at beat 0, counted down, so no
@@ -292,7 +347,10 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     );
     // After tlast the last beat still holds payload when it is at or past
     // b0 and bytes remain; a broken FPDU that promised more gets its tail
-    // (garbage, to be dropped) so the packet still ends with tlast.
+    // (garbage, to be dropped) so the packet still ends with tlast. A cut
+    // FPDU ends its packet once MAX_PAYLOAD bytes are out; its remaining
+    // beats are consumed like the surplus of an FPDU longer than its
+    // length field.
     let needs_flush = m.signal("needs_flush", 1, "");
     let at_or_past_b0 = if b0_t == 0 && b0_u == 0 {
         Expr::lit(1, 1)
@@ -348,6 +406,7 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
             b.when(&first, |b| {
                 b.assign(&tagged_reg, &tagged);
                 b.assign(&len_reg, &mpa_len);
+                b.assign(&cut_reg, &too_long);
             });
             b.assign(&rem, &after);
             for (j, h) in hdr.iter().enumerate() {
@@ -362,7 +421,7 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
             });
             b.when(&tlast, |b| {
                 b.assign(&desc_conn, tuser.slice(cb - 1, 0));
-                b.assign(&desc_len_ok, tuser.bit(cb + 1));
+                b.assign(&desc_len_ok, tuser.bit(cb + 1).land(cut.lnot()));
                 b.assign(&desc_crc_ok, tuser.bit(cb));
                 b.assign(&desc_mpa_len, &mpa_len);
                 b.assign(&desc_hdr, hdr_packed.clone());
@@ -405,4 +464,36 @@ pub fn elaborate(p: &RxParseParams) -> Result<Rc<Module>, Error> {
     m.assign(&d_hdr, &desc_hdr);
     m.assign(&d_count, &desc_count);
     Ok(m.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::verilog::emit_module;
+
+    fn params() -> RxParseParams {
+        RxParseParams::from_params(&Params::default())
+    }
+
+    #[test]
+    fn max_payload_is_a_power_of_two_in_range() {
+        for bad in [0, 32, 100, 4095, 32768] {
+            let p = RxParseParams {
+                max_payload: bad,
+                ..params()
+            };
+            assert!(elaborate(&p).is_err(), "max_payload {bad} accepted");
+        }
+        for good in [64, 16384] {
+            let p = RxParseParams {
+                max_payload: good,
+                ..params()
+            };
+            let v = emit_module(&elaborate(&p).unwrap());
+            assert!(
+                v.contains(&format!("MAX_PAYLOAD = {good}")),
+                "MAX_PAYLOAD {good} missing from the header"
+            );
+        }
+    }
 }

@@ -3,5 +3,6 @@
 //! checkers that compare a running Verilator model against them every cycle.
 
 pub mod conn_table;
+pub mod nic_rx;
 pub mod rx_verdict;
 pub mod stag_table;
