@@ -27,6 +27,8 @@ pub struct Nic {
     tx_cur: Vec<u8>,
     /// Miss events taken: (STag, connection).
     pub misses: Vec<(u32, u16)>,
+    /// Invalidation events taken: (STag, connection).
+    pub invals: Vec<(u32, u16)>,
     /// Cycle numbers of each FPDU's last beat accepted, in order.
     pub rx_last_at: Vec<u64>,
     /// Cycle numbers of every AW handshake.
@@ -58,6 +60,7 @@ impl Nic {
             tx: Vec::new(),
             tx_cur: Vec::new(),
             misses: Vec::new(),
+            invals: Vec::new(),
             rx_last_at: Vec::new(),
             aw_at: Vec::new(),
             w_first_at: Vec::new(),
@@ -107,6 +110,7 @@ impl Nic {
         self.set("m_axi_bresp", 0);
         self.set("m_axis_tx_tready", 1);
         self.set("m_miss_ready", 1);
+        self.set("m_inval_ready", 1);
         self.m.step();
         if self.get("s_axis_rx_tvalid") == 1 && self.get("s_axis_rx_tready") == 1 {
             let len = self.rx.front().unwrap().1.len();
@@ -158,6 +162,9 @@ impl Nic {
             if self.get("m_axis_tx_tlast") == 1 {
                 self.tx.push(std::mem::take(&mut self.tx_cur));
             }
+        }
+        if self.get("m_inval_valid") == 1 {
+            self.invals.push((self.get("m_inval_stag") as u32, self.get("m_inval_conn") as u16));
         }
         if self.get("m_miss_valid") == 1 {
             self.misses.push((self.get("m_miss_stag") as u32, self.get("m_miss_conn") as u16));

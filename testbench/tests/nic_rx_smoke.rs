@@ -170,6 +170,7 @@ fn send_with_invalidate_then_write_refused() {
     assert_eq!(n.get("cnt_placed"), 1);
     assert_eq!(n.get("cnt_check_5"), 1, "the Write names an invalidated STag");
     assert_eq!(n.mem.len(), 16);
+    assert_eq!(n.invals, vec![(own, 3)], "one invalidation event for the driver");
 }
 
 /// Frames both ways through the NIC into a pcap that tshark's iWARP

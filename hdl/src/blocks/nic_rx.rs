@@ -242,7 +242,9 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
         }
     }
     // Host side: rx_dispatch's host ports keep their names.
-    let host_prefixes = ["nic_id", "stag_", "conn_", "m_miss_", "s_reject_", "hold_", "cnt_"];
+    let host_prefixes = [
+        "nic_id", "stag_", "conn_", "m_miss_", "m_inval_", "s_reject_", "hold_", "cnt_",
+    ];
     let mut disp_in = cr();
     for (sg, d) in dispatch.ports() {
         let n = sg.name.to_string();

@@ -199,6 +199,15 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     let ev_ready = m.input("m_miss_ready", 1, "");
     let ev_stag = m.output("m_miss_stag", 32, "");
     let ev_conn = m.output("m_miss_conn", 16, "");
+    let iv_valid = m.output_init(
+        "m_inval_valid",
+        1,
+        0,
+        "invalidation event: the peer's Send with Invalidate invalidated a STag here",
+    );
+    let iv_ready = m.input("m_inval_ready", 1, "");
+    let iv_stag = m.output("m_inval_stag", 32, "the STag (own or migrated): remove every copy");
+    let iv_conn = m.output("m_inval_conn", 16, "the connection whose Send invalidated it");
     let rj_valid = m.input("s_reject_valid", 1, "the host rejects a foreign STag");
     let rj_ready = m.output("s_reject_ready", 1, "");
     let rj_stag = m.input("s_reject_stag", 32, "");
@@ -263,6 +272,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     let tag_ctr = m.reg("tag_reg", rx_place::TAG_BITS, 0, "next rx_place tag");
     let inv_tag = m.signal("inv_tag_reg", rx_place::TAG_BITS, "placement to wait for");
     let inv_stag = m.signal("inv_stag_reg", 32, "STag to invalidate");
+    let iv_stag_reg = m.signal("inval_event_stag_reg", 32, "");
+    let iv_conn_reg = m.signal("inval_event_conn_reg", 16, "");
+    m.assign(&iv_stag, &iv_stag_reg);
+    m.assign(&iv_conn, &iv_conn_reg);
 
     // ---- selection (IDLE) ----
     let conn_idx = |e: &Expr| e.slice(cb - 1, 0);
@@ -605,7 +618,8 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     let host_accept = host_cmd_valid.land(&host_cmd_ready);
     let int_accept = inv_cmd.land(&tb_cmd_ready);
     let host_resp_take = tb_resp_valid.land(owner_int.lnot()).land(&host_resp_ready);
-    let int_resp_take = tb_resp_valid.land(&owner_int);
+    // The pipeline's INVALIDATE response is taken once its event has room.
+    let int_resp_take = tb_resp_valid.land(&owner_int).land(iv_valid.lnot().lor(&iv_ready));
     let install_done = m.signal("install_done", 1, "the host took an INSTALL's response");
     m.assign(&install_done, host_resp_take.land(&host_install));
 
@@ -623,7 +637,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         ("resp_valid".into(), tb_resp_valid.clone()),
         (
             "resp_ready".into(),
-            Expr::mux(&owner_int, Expr::lit(1, 1), host_resp_ready.clone()),
+            Expr::mux(
+                &owner_int,
+                iv_valid.lnot().lor(&iv_ready),
+                host_resp_ready.clone(),
+            ),
         ),
     ];
     for ((n, _), s) in lk_fields.iter().zip(&lk_sig) {
@@ -859,7 +877,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             b.assign(&state, Expr::lit(S_INV_RESP, STATE_BITS));
             b.assign(&owner_int, Expr::lit(1, 1));
         });
+        b.when(&iv_ready, |b| b.assign(&iv_valid, Expr::lit(0, 1)));
         b.when(&int_resp_take, |b| {
+            b.assign(&iv_valid, Expr::lit(1, 1));
+            b.assign(&iv_stag_reg, &inv_stag);
+            b.assign(&iv_conn_reg, &cur_conn);
             b.assign(&owner_int, Expr::lit(0, 1));
             b.assign(&state, Expr::lit(S_IDLE, STATE_BITS));
         });
