@@ -26,28 +26,9 @@ const DMA_BASE: u64 = 0x4000_0000;
 fn setup(width: u32) -> (Nic, u32) {
     let params = Params::new([("data-width", width as u64)]).unwrap();
     let mut n = Nic::new(&params, "nic_rx_bench");
-    n.set("rst", 1);
-    n.set("nic_id", 1);
-    for _ in 0..4 {
-        n.cycle();
-    }
-    n.set("rst", 0);
-    n.cycle();
-    let st = n.conn_cmd(0, 1, &[("pd", 9), ("msn_send", 1), ("msn_rreq", 1), ("msn_term", 1)]);
-    assert_eq!(st, 0);
-    let (st, stag) = n.stag_cmd(
-        0,
-        0,
-        &[
-            ("dma_base", DMA_BASE),
-            ("va_base", 0),
-            ("length", REGION),
-            ("pd", 9),
-            ("rights", 0xf),
-            ("remote_inv", 0),
-        ],
-    );
-    assert_eq!(st, 0);
+    n.reset(1);
+    n.create_conn(1, 9);
+    let stag = n.register(DMA_BASE, 0, REGION, 9);
     (n, stag)
 }
 

@@ -171,6 +171,46 @@ impl Nic {
         }
     }
 
+    /// Reset for a few cycles with `nic_id` strapped.
+    pub fn reset(&mut self, nic_id: u64) {
+        self.set("rst", 1);
+        self.set("nic_id", nic_id);
+        for _ in 0..4 {
+            self.cycle();
+        }
+        self.set("rst", 0);
+        self.cycle();
+    }
+
+    /// CREATE connection `conn` in protection domain `pd`, every MSN 1
+    /// (RFC 5041: the first message of each queue carries MSN 1).
+    pub fn create_conn(&mut self, conn: u16, pd: u64) {
+        let st = self.conn_cmd(
+            0,
+            conn,
+            &[("pd", pd), ("msn_send", 1), ("msn_rreq", 1), ("msn_term", 1)],
+        );
+        assert_eq!(st, 0, "CREATE {conn}");
+    }
+
+    /// REGISTER a region with every right; returns its STag.
+    pub fn register(&mut self, dma_base: u64, va_base: u64, length: u64, pd: u64) -> u32 {
+        let (st, stag) = self.stag_cmd(
+            0,
+            0,
+            &[
+                ("dma_base", dma_base),
+                ("va_base", va_base),
+                ("length", length),
+                ("pd", pd),
+                ("rights", 0xf),
+                ("remote_inv", 1),
+            ],
+        );
+        assert_eq!(st, 0, "REGISTER");
+        stag
+    }
+
     /// One STag table command; (status, STag) of its response.
     pub fn stag_cmd(&mut self, op: u64, stag: u32, f: &[(&str, u64)]) -> (u64, u32) {
         self.set("stag_cmd_valid", 1);

@@ -8,33 +8,7 @@ use testbench::nic_loop::Nic;
 
 #[test]
 fn write_send_and_a_bad_write() {
-    let params = Params::default();
-    let mut n = Nic::new(&params, "nic_rx_smoke");
-    n.set("rst", 1);
-    n.set("nic_id", 1);
-    for _ in 0..4 {
-        n.cycle();
-    }
-    n.set("rst", 0);
-    n.cycle();
-    assert_eq!(
-        n.conn_cmd(0, 3, &[("pd", 5), ("msn_send", 1), ("msn_rreq", 1), ("msn_term", 1)]),
-        0
-    );
-    assert_eq!(n.conn_cmd(2, 3, &[("addr", 0x9000), ("len", 256)]), 0);
-    let (st, stag) = n.stag_cmd(
-        0,
-        0,
-        &[
-            ("dma_base", 0x1000),
-            ("va_base", 0x5000),
-            ("length", 4096),
-            ("pd", 5),
-            ("rights", 0xf),
-            ("remote_inv", 1),
-        ],
-    );
-    assert_eq!(st, 0);
+    let (mut n, stag) = setup("nic_rx_smoke");
     let data: Vec<u8> = (0..100u32).map(|i| (i * 7 + 1) as u8).collect();
     n.rx.push_back((3, frames::fpdu(&Segment::write(stag, 0x5013, data.clone()))));
     let sdata: Vec<u8> = (0..40u32).map(|i| (i * 3 + 5) as u8).collect();
@@ -60,36 +34,15 @@ fn write_send_and_a_bad_write() {
     assert!(n.misses.is_empty());
 }
 
+/// A NIC with connections 3 and 4 (PD 5), a 256-byte receive buffer
+/// posted on 3 at 0x9000, and one region: DMA 0x1000, TO 0x5000, 4 KiB.
 fn setup(test: &str) -> (Nic, u32) {
-    let params = Params::default();
-    let mut n = Nic::new(&params, test);
-    n.set("rst", 1);
-    n.set("nic_id", 1);
-    for _ in 0..4 {
-        n.cycle();
-    }
-    n.set("rst", 0);
-    n.cycle();
-    for c in [3u16, 4] {
-        assert_eq!(
-            n.conn_cmd(0, c, &[("pd", 5), ("msn_send", 1), ("msn_rreq", 1), ("msn_term", 1)]),
-            0
-        );
-    }
+    let mut n = Nic::new(&Params::default(), test);
+    n.reset(1);
+    n.create_conn(3, 5);
+    n.create_conn(4, 5);
     assert_eq!(n.conn_cmd(2, 3, &[("addr", 0x9000), ("len", 256)]), 0);
-    let (st, stag) = n.stag_cmd(
-        0,
-        0,
-        &[
-            ("dma_base", 0x1000),
-            ("va_base", 0x5000),
-            ("length", 4096),
-            ("pd", 5),
-            ("rights", 0xf),
-            ("remote_inv", 1),
-        ],
-    );
-    assert_eq!(st, 0);
+    let stag = n.register(0x1000, 0x5000, 4096, 5);
     (n, stag)
 }
 
