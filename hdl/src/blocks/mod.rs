@@ -4,6 +4,7 @@ pub mod axis_fifo;
 pub mod axis_register;
 pub mod conn_table;
 pub mod crc32c;
+pub mod host_arbiter;
 pub mod miss_table;
 pub mod mpa_rx;
 pub mod nic_rx;
