@@ -15,14 +15,19 @@
 //!   STags), every response compared with the model's;
 //! * `m_miss_*` / `s_reject_*`: the driver model: takes each miss event
 //!   (random `ready`), checks it is one the model expects (STag and
-//!   connection, at most one outstanding per STag) and answers after a
-//!   random delay with INSTALL or a reject, as the test's policy says.
+//!   connection, at most one outstanding per STag, never more taken and
+//!   unanswered than `--hold-stags`) and answers after a random delay with
+//!   INSTALL or a reject, as the test's policy says; `hold_count` is checked
+//!   against `--hold-segments` every cycle.
 //!
 //! Tests: every row of SPEC's check table through the whole NIC (exact
 //! Terminate bytes, counters, memory untouched), the passing operations,
 //! the hold queue (park + install in order while another connection flows,
-//! park + reject, hold queue full), and a random soak (`NIC_RX_SEGMENTS`,
-//! default 200,000) with bad input and back-pressure everywhere.
+//! park + reject, hold queue full by segments, by data, miss table full), a
+//! DMA write error, foreign-cache eviction and re-resolution, and random
+//! soaks with bad input and back-pressure everywhere: 256 bits
+//! (`NIC_RX_SEGMENTS`, default 200,000), 64 and 128 bits (a fifth of it
+//! each) and a small hold queue (15 %).
 //!
 //! `SEED=<n>` replays a test; `WAVES=1` writes `target/waves/<test>.vcd`.
 
@@ -36,7 +41,7 @@ use hdl::design::Design;
 use hdl::params::Params;
 use rand::rngs::StdRng;
 use rand::Rng;
-use sim::axi::{AxiBurst, AxiChecker, AxiWriteSlave};
+use sim::axi::{AxiBurst, AxiChecker, AxiWriteSlave, RESP_OKAY, RESP_SLVERR};
 use sim::axis::{AxisChecker, AxisFrame, AxisSink, AxisSource};
 use sim::hostmem::{self, HostMemory, SharedMemory, Writer};
 use sim::iwarp::frames::{
@@ -56,9 +61,14 @@ use testbench::{rng, seed_from_env};
 /// This NIC's id (the `nic_id` strap).
 const NIC_ID: u32 = 2;
 
-/// The configuration every test builds (one Verilator build for all).
+/// The configuration most tests build (one Verilator build for them).
 fn params() -> Params {
-    Params::new([
+    params_with(&[])
+}
+
+/// [`params`] with some values changed.
+fn params_with(over: &[(&'static str, u64)]) -> Params {
+    let mut v: Vec<(&str, u64)> = vec![
         ("data-width", 256),
         ("connections", 16),
         ("rq-depth", 8),
@@ -69,8 +79,29 @@ fn params() -> Params {
         ("hold-bytes", 8192),
         ("hold-segments", 16),
         ("hold-stags", 8),
+    ];
+    for &(k, x) in over {
+        match v.iter_mut().find(|e| e.0 == k) {
+            Some(e) => e.1 = x,
+            None => v.push((k, x)),
+        }
+    }
+    Params::new(v).unwrap_or_else(|e| panic!("nic_rx parameters {over:?}: {e}"))
+}
+
+/// A small hold queue (4 segments, 2048 bytes = one largest segment, two
+/// miss-table entries) and a foreign cache of two, at 64 bits: the hold
+/// queue fills, the miss table fills and the cache evicts. One build for
+/// the small-hold soak and the directed tests of those limits.
+fn params_small() -> Params {
+    params_with(&[
+        ("data-width", 64),
+        ("max-payload", 2048),
+        ("hold-bytes", 2048),
+        ("hold-segments", 4),
+        ("hold-stags", 2),
+        ("foreign-entries", 2),
     ])
-    .unwrap()
 }
 
 // ---------------------------------------------------------------------------
@@ -275,6 +306,8 @@ struct StagReq {
     entry: Entry,
     /// Sent by the driver model to answer a miss event.
     install: bool,
+    /// For such an INSTALL: it must evict a foreign entry (the model says).
+    evicts: bool,
 }
 
 /// Where each expected placement is, for the AW hook: start -> (end, writer).
@@ -313,11 +346,12 @@ struct Bench {
     conn_resp_ready: bool,
     // miss events and answers
     miss_ready: bool,
-    /// Per STag, the events the model expects, in order: (conn, answer).
-    miss_expected: HashMap<u32, VecDeque<(u16, Answer)>>,
+    /// Per STag, the events the model expects, in order: (conn, answer,
+    /// the answering INSTALL evicts).
+    miss_expected: HashMap<u32, VecDeque<(u16, Answer, bool)>>,
     miss_outstanding: HashSet<u32>,
-    /// Answers waiting for their time: (due cycle, stag, answer).
-    scheduled: Vec<(u64, u32, Answer)>,
+    /// Answers waiting for their time: (due cycle, stag, answer, evicts).
+    scheduled: Vec<(u64, u32, Answer, bool)>,
     /// Hold every answer back (directed tests release them by hand).
     hold_answers: bool,
     reject_queue: VecDeque<u32>,
@@ -336,12 +370,22 @@ struct Bench {
     stalls: Stalls,
     r: StdRng,
     activity: u64,
+    /// `--hold-stags` and `--hold-segments` of the build.
+    hold_stags: usize,
+    hold_segments: u64,
+    /// Cycles with `hold_full` = 1.
+    hold_full_cycles: u64,
+    /// Cycles in which every miss-table entry was certainly in use (events
+    /// taken and not answered, plus one raised and not taken, equal
+    /// `--hold-stags`), and how many times that state began.
+    miss_full_cycles: u64,
+    miss_full_times: u64,
+    miss_full_prev: bool,
 }
 
 impl Bench {
-    fn new(test: &str, seed: u64, stalls: Stalls) -> Bench {
-        let p = params();
-        let np = NicRxParams::from_params(&p);
+    fn new(test: &str, seed: u64, stalls: Stalls, p: &Params) -> Bench {
+        let np = NicRxParams::from_params(p);
         let module = elaborate(&np).unwrap_or_else(|e| panic!("elaborate nic_rx: {e}"));
         let mut d = Design::default();
         d.add(&module).unwrap();
@@ -425,6 +469,12 @@ impl Bench {
             stalls,
             r: rng(seed ^ 0x5eed_0f_b0d1),
             activity: 0,
+            hold_stags: p.get("hold-stags") as usize,
+            hold_segments: p.get("hold-segments"),
+            hold_full_cycles: 0,
+            miss_full_cycles: 0,
+            miss_full_times: 0,
+            miss_full_prev: false,
         }
     }
 
@@ -453,16 +503,8 @@ impl Bench {
             let mut k = 0;
             while k < self.scheduled.len() {
                 if self.scheduled[k].0 <= now {
-                    let (_, stag, a) = self.scheduled.remove(k);
-                    match a {
-                        Answer::Install(entry) => self.stag_queue.push_back(StagReq {
-                            op: Op::INSTALL,
-                            stag,
-                            entry,
-                            install: true,
-                        }),
-                        Answer::Reject => self.reject_queue.push_back(stag),
-                    }
+                    let (_, stag, a, evicts) = self.scheduled.remove(k);
+                    self.answer(stag, a, evicts);
                 } else {
                     k += 1;
                 }
@@ -561,10 +603,10 @@ impl Bench {
             };
             self.activity += 1;
             if q.install {
-                if resp.status != Status::OK || resp.evicted {
+                if resp.status != Status::OK || resp.evicted != q.evicts {
                     self.fail(format!(
-                        "INSTALL of {:#010x} answered {resp:?}; the model expects OK without eviction",
-                        q.stag
+                        "INSTALL of {:#010x} answered {resp:?}; the model expects OK, evicted {}",
+                        q.stag, q.evicts
                     ));
                 }
                 self.miss_outstanding.remove(&q.stag);
@@ -603,7 +645,7 @@ impl Bench {
                 .miss_expected
                 .get_mut(&stag)
                 .and_then(|q| q.pop_front());
-            let Some((econn, answer)) = exp else {
+            let Some((econn, answer, evicts)) = exp else {
                 self.fail(format!(
                     "miss event {{stag {stag:#010x}, conn {conn}}} that the model does not expect; \
                      the last segments naming that STag (oldest first): {:#?}; events for it \
@@ -620,7 +662,7 @@ impl Bench {
             }
             let (lo, hi) = self.stalls.answer_delay;
             let due = c + self.r.gen_range(lo..hi);
-            self.scheduled.push((due, stag, answer));
+            self.scheduled.push((due, stag, answer, evicts));
         }
         if let Some(s) = self.reject_presented {
             if get(io.rej_ready) & 1 == 1 {
@@ -630,6 +672,31 @@ impl Bench {
                 self.activity += 1;
             }
         }
+        // Hold queue and miss table within their sizes.
+        let hold_full = get(io.hold_full) & 1;
+        self.hold_full_cycles += hold_full;
+        let hold_count = get(io.hold_count);
+        if hold_count > self.hold_segments {
+            self.fail(format!(
+                "hold_count {hold_count} > --hold-segments {}",
+                self.hold_segments
+            ));
+        }
+        let raised = get(io.miss_valid) & 1 == 1 && !self.miss_ready;
+        let in_use = self.miss_outstanding.len() + raised as usize;
+        if in_use > self.hold_stags {
+            self.fail(format!(
+                "{} miss events taken and not answered ({:x?}){}: more than --hold-stags {}",
+                self.miss_outstanding.len(),
+                self.miss_outstanding,
+                if raised { " and one more raised" } else { "" },
+                self.hold_stags
+            ));
+        }
+        let full = in_use == self.hold_stags;
+        self.miss_full_cycles += full as u64;
+        self.miss_full_times += (full && !self.miss_full_prev) as u64;
+        self.miss_full_prev = full;
         if let Some(b) = self.strays.borrow().first() {
             self.fail(format!(
                 "a write burst outside every placement the model expects: {b:?}"
@@ -666,6 +733,61 @@ impl Bench {
         }
     }
 
+    /// Send the driver's answer to a miss event on `stag` now.
+    fn answer(&mut self, stag: u32, a: Answer, evicts: bool) {
+        match a {
+            Answer::Install(entry) => self.stag_queue.push_back(StagReq {
+                op: Op::INSTALL,
+                stag,
+                entry,
+                install: true,
+                evicts,
+            }),
+            Answer::Reject => self.reject_queue.push_back(stag),
+        }
+    }
+
+    /// Answer the miss event on `stag` now, even while `hold_answers` holds
+    /// the others back (the event must have been taken).
+    fn release(&mut self, stag: u32) {
+        let Some(k) = self.scheduled.iter().position(|e| e.1 == stag) else {
+            self.fail(format!(
+                "no miss event for STag {stag:#010x} waits for its answer (events: {:x?})",
+                self.miss_log
+            ))
+        };
+        let (_, s, a, evicts) = self.scheduled.remove(k);
+        self.answer(s, a, evicts);
+    }
+
+    /// The expected placements do not write `range` after all (a burst
+    /// the host answered with an error writes nothing here): split them.
+    fn expect_unwritten(&mut self, range: std::ops::Range<u64>) {
+        let mut out = Vec::new();
+        for (addr, data, w, what) in self.expected_places.drain(..) {
+            let end = addr + data.len() as u64;
+            let (lo, hi) = (range.start.max(addr), range.end.min(end));
+            if lo >= hi {
+                out.push((addr, data, w, what));
+                continue;
+            }
+            self.expected_bytes -= hi - lo;
+            if lo > addr {
+                let d = data[..(lo - addr) as usize].to_vec();
+                out.push((addr, d, w, format!("{what} (before the failed burst)")));
+            }
+            if hi < end {
+                let d = data[(hi - addr) as usize..].to_vec();
+                out.push((hi, d, w, format!("{what} (after the failed burst)")));
+            }
+        }
+        self.expected_places = out;
+    }
+
+    fn hold_full(&self) -> bool {
+        self.m.get(self.io.hold_full) & 1 == 1
+    }
+
     /// Queue a host command on `stag_cmd_*`; run it to its response and
     /// compare the response with the model's.
     fn stag_cmd(&mut self, model: &mut NicRx, op: Op, stag: u32, entry: Entry) -> CmdResp {
@@ -675,6 +797,7 @@ impl Bench {
             stag,
             entry,
             install: false,
+            evicts: false,
         });
         let got = self.wait_for(&format!("stag_cmd {op:?} {stag:#010x}"), 2000, |b| {
             b.stag_done.pop_front().map(|(_, r)| r)
@@ -757,10 +880,11 @@ impl Bench {
             self.expected_places.push((p.addr, p.data.clone(), w, what));
         }
         if let Some(mi) = &o.miss {
-            self.miss_expected
-                .entry(mi.stag)
-                .or_default()
-                .push_back((mi.conn, mi.answer));
+            self.miss_expected.entry(mi.stag).or_default().push_back((
+                mi.conn,
+                mi.answer,
+                mi.evicted.is_some(),
+            ));
         }
     }
 
@@ -975,9 +1099,17 @@ fn region(dma: u64, va: u64, length: u64, pd: u32, rights: u8, inv: bool) -> Ent
 
 impl World {
     fn new(test: &str, stalls: Stalls) -> World {
-        let seed = seed_from_env(test);
-        let mut model = NicRx::new(Config::from_params(&params(), NIC_ID));
-        let mut b = Bench::new(test, seed, stalls);
+        World::with_params(test, stalls, &params())
+    }
+
+    fn with_params(test: &str, stalls: Stalls, p: &Params) -> World {
+        World::build(test, seed_from_env(test), stalls, p)
+    }
+
+    /// The world of build `p` with the seed already taken (and printed).
+    fn build(test: &str, seed: u64, stalls: Stalls, p: &Params) -> World {
+        let mut model = NicRx::new(Config::from_params(p, NIC_ID));
+        let mut b = Bench::new(test, seed, stalls, p);
         let mut reg = |b: &mut Bench, e: Entry| {
             let r = b.stag_cmd(&mut model, Op::REGISTER, 0, e);
             assert_eq!(r.status, Status::OK);
@@ -1390,7 +1522,7 @@ fn spec_table_rows() {
         } else {
             Stalls::random(&mut rng(seed))
         };
-        let mut w = World::new(test, stalls);
+        let mut w = World::build(test, seed, stalls, &params());
         let list = cases(&w);
         for c in &list {
             w.reset_conn(c.buffer);
@@ -1807,6 +1939,495 @@ fn hold_queue_full_backpressure() {
     assert!(c.parked >= 16, "cnt_parked {}", c.parked);
 }
 
+/// (d) The miss table full ([`params_small`]: `--hold-stags 2`): three
+/// connections each park on a different foreign STag. Two miss events come
+/// out; the third segment's PARK verdict needs a new miss-table entry and
+/// none is free, so it waits at the head of the descriptor FIFO
+/// (`hold_full` = 1, two segments parked, no third event), nothing is
+/// dropped and the segments behind it wait too. The INSTALL of the first
+/// STag frees its entry: the third segment raises its event then. After the
+/// other INSTALLs (one at a time: with `--foreign-entries 2` the third
+/// evicts the first, whose segment is placed by then) everything is placed,
+/// each connection in order.
+#[test]
+fn hold_miss_table_full() {
+    let test = "nic_rx_miss_table_full";
+    let mut w = World::with_params(test, Stalls::none(), &params_small());
+    // The foreign lookups hit in a known order (f1's replay, then f2's):
+    // the model may follow the LRU order and let the third INSTALL evict.
+    w.model.set_exact_lru(true);
+    w.conn(create(2));
+    w.conn(create(3));
+    let fs: Vec<u32> = (0..3).map(|k| foreign(&w, 21 + k)).collect();
+    for (k, &f) in fs.iter().enumerate() {
+        let dma = 0x70_0000_0000 + k as u64 * 0x100_0000;
+        let fe = region(dma, 0x10_0000, 0x10_0000, PD, 0xf, false);
+        w.model.set_policy(f, Answer::Install(fe));
+    }
+    w.b.hold_answers = true;
+    let (main, mva) = (w.main.0, w.main.1.va_base);
+    let mut segs = Vec::new();
+    for (k, &f) in fs.iter().enumerate() {
+        let conn = 1 + k as u16;
+        segs.push((
+            conn,
+            fpdu(&Segment::write(
+                f,
+                0x10_0000 + 0x1000 * k as u64,
+                vec![0x11 * (k as u8 + 1); 300],
+            )),
+            format!("connection {conn}: write to foreign STag {k}"),
+        ));
+    }
+    for (conn, k) in [(CONN, 0u64), (2, 1)] {
+        segs.push((
+            conn,
+            fpdu(&Segment::write(
+                main,
+                mva + k * 0x1000,
+                vec![0x70 + k as u8; 200],
+            )),
+            format!("connection {conn}: own write behind"),
+        ));
+    }
+    let outs = push_all(&mut w, segs);
+    let evicts: Vec<Option<u32>> = outs
+        .iter()
+        .filter_map(|o| o.miss.map(|m| m.evicted))
+        .collect();
+    assert_eq!(
+        evicts,
+        vec![None, None, Some(fs[0])],
+        "three misses; the third INSTALL evicts f1"
+    );
+    w.b.wait_for(
+        "two miss events, then hold_full (the third waits for an entry)",
+        20_000,
+        |b| (b.miss_log.len() == 2 && b.hold_full()).then_some(()),
+    );
+    let evs: Vec<(u32, u16)> = w.b.miss_log.iter().map(|e| (e.1, e.2)).collect();
+    assert_eq!(evs, vec![(fs[0], 1), (fs[1], 2)], "the first two events");
+    for _ in 0..1000 {
+        w.b.cycle();
+        assert!(w.b.hold_full(), "hold_full stays 1 while the third waits");
+        assert_eq!(w.b.hold_count(), 2, "two segments parked, the third waits");
+        assert_eq!(w.b.miss_log.len(), 2, "no event without a free entry");
+    }
+    let c = w.b.counters();
+    assert_eq!(
+        (c.placed, c.miss_events, c.check.iter().sum::<u32>()),
+        (0, 2, 0),
+        "nothing placed (head of line), nothing dropped"
+    );
+    // Install the first STag: its entry frees, the third raises its event.
+    w.b.release(fs[0]);
+    w.b.wait_for("the third miss event after the INSTALL", 5_000, |b| {
+        (b.miss_log.len() == 3).then_some(())
+    });
+    let (ev_cycle, stag, conn) = w.b.miss_log[2];
+    assert_eq!((stag, conn), (fs[2], 3), "the third event");
+    let installed =
+        w.b.answer_log
+            .iter()
+            .find(|a| a.1 == fs[0])
+            .expect("the INSTALL of the first STag was answered")
+            .0;
+    assert!(
+        ev_cycle > installed,
+        "the third event (cycle {ev_cycle}) comes after the INSTALL response (cycle {installed})"
+    );
+    w.b.wait_for("hold_full falls", 5_000, |b| (!b.hold_full()).then_some(()));
+    for _ in 0..200 {
+        w.b.cycle();
+    }
+    assert_eq!(w.b.miss_log.len(), 3);
+    let log_start = 0;
+    w.b.release(fs[1]);
+    w.b.wait_for(
+        "connection 2 placed, f3's segment still parked",
+        5_000,
+        |b| {
+            (b.counters().placed == 4 && b.hold_count() == 1 && b.stag_accepted.is_none())
+                .then_some(())
+        },
+    );
+    w.b.hold_answers = false;
+    w.b.settle(&mut w.model, 5000);
+    let c = w.b.counters();
+    assert_eq!(
+        (
+            c.placed,
+            c.miss_events,
+            c.placed_bytes,
+            c.check.iter().sum::<u32>()
+        ),
+        (5, 3, 3 * 300 + 2 * 200, 0)
+    );
+    assert!(c.parked >= 3, "cnt_parked {}", c.parked);
+    // Each connection's placements in segment order.
+    for conn in [1u16, 2, 3] {
+        let seqs: Vec<u64> = w.b.wr.writes()[log_start..]
+            .iter()
+            .filter(|d| d.writer.source == 1 + conn as u32)
+            .map(|d| d.writer.seq)
+            .collect();
+        assert!(
+            !seqs.is_empty() && seqs.windows(2).all(|p| p[0] <= p[1]),
+            "connection {conn}: placement order {seqs:?}"
+        );
+    }
+}
+
+/// (e) `--hold-bytes` reached by data, not by segment count
+/// ([`params_small`]: 2048 bytes = 256 beats of 64 bits, 4 segments):
+/// Writes on connection 1 to a foreign STag park: 1500 bytes (188 beats),
+/// 540 bytes (68 beats: 256 exactly, it fits), then 8 bytes (one beat more
+/// than the room): that one waits at the head with `hold_full` = 1 while
+/// two segments are parked; connection 2's Writes behind it fill the FIFOs
+/// in front and `s_axis_rx_tready` stays low. The INSTALL releases them;
+/// every byte is placed, in order.
+#[test]
+fn hold_bytes_full() {
+    let test = "nic_rx_hold_bytes_full";
+    let mut w = World::with_params(test, Stalls::none(), &params_small());
+    w.conn(create(2));
+    let f = foreign(&w, 31);
+    let fe = region(0x70_0000_0000, 0, 0x100_0000, PD, 0xf, false);
+    w.model.set_policy(f, Answer::Install(fe));
+    w.b.hold_answers = true;
+    let (main, mva) = (w.main.0, w.main.1.va_base);
+    let sizes = [1500usize, 540, 8];
+    let mut segs = Vec::new();
+    for (k, &n) in sizes.iter().enumerate() {
+        segs.push((
+            CONN,
+            fpdu(&Segment::write(f, k as u64 * 0x1000, vec![k as u8 + 1; n])),
+            format!("foreign write {k} ({n} bytes)"),
+        ));
+    }
+    let n2 = 8u64;
+    for k in 0..n2 {
+        segs.push((
+            2,
+            fpdu(&Segment::write(
+                main,
+                mva + k * 0x1000,
+                vec![0x80 + k as u8; 1000],
+            )),
+            format!("connection 2 write {k}"),
+        ));
+    }
+    push_all(&mut w, segs);
+    w.b.wait_for("hold_full", 50_000, |b| b.hold_full().then_some(()));
+    assert_eq!(
+        w.b.hold_count(),
+        2,
+        "1500 + 540 bytes parked (256 beats, all of --hold-bytes), fewer than --hold-segments 4"
+    );
+    for _ in 0..1000 {
+        w.b.cycle();
+    }
+    let sent = w.b.src.frames_sent();
+    let mut ready_cycles = 0;
+    for _ in 0..2000 {
+        w.b.cycle();
+        assert!(w.b.hold_full(), "hold_full stays 1 while the 8 bytes wait");
+        assert_eq!(w.b.hold_count(), 2);
+        ready_cycles += w.b.m.get(w.b.io.rx_tready);
+    }
+    assert!(!w.b.src.idle(), "frames still wait to enter");
+    assert_eq!(
+        w.b.src.frames_sent(),
+        sent,
+        "the rx stream is back-pressured"
+    );
+    assert_eq!(ready_cycles, 0, "s_axis_rx_tready stays low");
+    let c = w.b.counters();
+    assert_eq!(
+        (c.placed, c.miss_events, c.check.iter().sum::<u32>()),
+        (0, 1, 0),
+        "connection 2 waits behind (head of line), nothing dropped"
+    );
+    eprintln!(
+        "[{test}] {sent} of {} frames entered while the hold data was full",
+        sizes.len() as u64 + n2
+    );
+    w.b.hold_answers = false;
+    w.b.settle(&mut w.model, 10_000);
+    let c = w.b.counters();
+    let bytes = sizes.iter().sum::<usize>() as u32 + n2 as u32 * 1000;
+    assert_eq!(
+        (c.placed, c.miss_events, c.placed_bytes),
+        (3 + n2 as u32, 1, bytes)
+    );
+    assert!(!w.b.hold_full());
+    let seqs: Vec<u64> =
+        w.b.wr
+            .writes()
+            .iter()
+            .filter(|d| d.writer.source == 1 + CONN as u32)
+            .map(|d| d.writer.seq)
+            .collect();
+    assert!(
+        seqs.windows(2).all(|p| p[0] <= p[1]),
+        "placement order {seqs:?}"
+    );
+}
+
+/// (f) A DMA write error: the host answers one burst (the second of a
+/// 1500-byte Write) SLVERR. `cnt_dma_errors` goes up by one and nothing
+/// else changes (`docs/rx_place.md`: the descriptor's data is still
+/// consumed and its later bursts still issued): the Write's other bursts,
+/// and every segment around it on two connections (Writes, Sends, a Read
+/// Request), are placed as if nothing happened, and no Terminate is sent.
+/// Run with no back-pressure, then with random.
+#[test]
+fn dma_write_error() {
+    for (pass, test) in [(0, "nic_rx_dma_error"), (1, "nic_rx_dma_error_stalls")] {
+        let seed = seed_from_env(test);
+        let stalls = if pass == 0 {
+            Stalls::none()
+        } else {
+            Stalls::random(&mut rng(seed))
+        };
+        let mut w = World::build(test, seed, stalls, &params());
+        w.conn(create(2));
+        w.conn(model::post_recv(2, BUF + 0x10_0000, BUF_LEN));
+        let (main, mva, mdma) = (w.main.0, w.main.1.va_base, w.main.1.dma_base);
+        let data = |n: usize, k: u8| (0..n).map(|i| (i as u8).wrapping_mul(k)).collect();
+        let target = (mdma + 0x2_0010, 1500u64);
+        let failed: Rc<RefCell<Vec<AxiBurst>>> = Rc::new(RefCell::new(Vec::new()));
+        let fl = failed.clone();
+        w.b.wr.set_resp_for(move |b| {
+            let mut f = fl.borrow_mut();
+            if f.is_empty() && b.addr > target.0 && b.addr < target.0 + target.1 {
+                f.push(*b);
+                RESP_SLVERR
+            } else {
+                RESP_OKAY
+            }
+        });
+        let before = (w.b.counters(), *w.model.counters());
+        let segs: Vec<(u16, Vec<u8>, String)> = vec![
+            (
+                CONN,
+                fpdu(&Segment::write(main, mva + 0x1_0000, data(700, 3))),
+                "write before".into(),
+            ),
+            (
+                2,
+                fpdu(&Segment::write(main, mva + 0x1_1000, data(300, 5))),
+                "connection 2 write".into(),
+            ),
+            (
+                CONN,
+                fpdu(&Segment::write(main, mva + 0x2_0010, data(1500, 7))),
+                "the write with the failing burst".into(),
+            ),
+            (
+                CONN,
+                fpdu(&Segment::send(Opcode::Send, 0, 1, data(200, 9))),
+                "send after".into(),
+            ),
+            (
+                2,
+                fpdu(&Segment::send(Opcode::Send, 0, 1, data(100, 11))),
+                "connection 2 send".into(),
+            ),
+            (
+                CONN,
+                fpdu(&Segment::read_request(1, rr())),
+                "read request after".into(),
+            ),
+            (
+                CONN,
+                fpdu(&Segment::write(main, mva + 0x3_0000, data(2000, 13))),
+                "write after".into(),
+            ),
+            (
+                2,
+                fpdu(&Segment::write(main, mva + 0x3_1000, data(64, 15))),
+                "connection 2 write after".into(),
+            ),
+        ];
+        let outs = push_all(&mut w, segs);
+        assert_eq!(outs[2].place.as_ref().map(|p| p.addr), Some(target.0));
+        assert!(outs.iter().all(|o| o.terminate.is_none()));
+        w.b.wait_for("the failing burst's AW", 20_000, |_| {
+            (!failed.borrow().is_empty()).then_some(())
+        });
+        let fb = failed.borrow()[0];
+        let range = fb.addr..fb.end_addr().min(target.0 + target.1);
+        // The subordinate writes nothing for a burst it answers SLVERR.
+        w.b.expect_unwritten(range.clone());
+        w.model.dma_error();
+        w.b.settle(&mut w.model, 5000);
+        let dut = w.b.counters().since(&before.0);
+        let model = w.model.counters().since(&before.1);
+        assert_eq!(dut, model, "counter increments (DUT vs model)");
+        assert_eq!(
+            (dut.dma_errors, dut.placed, dut.delivered, dut.terminates),
+            (1, 7, 1, 0),
+            "one DMA error, the rest placed"
+        );
+        assert_eq!(dut.check.iter().sum::<u32>(), 0);
+        assert_eq!(failed.borrow().len(), 1);
+        // The path goes on: another Write, placed and counted.
+        let o = w.one(
+            CONN,
+            fpdu(&Segment::write(main, mva + 0x4_0000, data(333, 17))),
+            "write after the error, settled",
+        );
+        assert_eq!(o.action, Action::Place);
+        assert_eq!(w.b.counters().since(&before.0).dma_errors, 1);
+        eprintln!(
+            "[{test}] burst {:#x}..{:#x} (awlen {}) answered SLVERR; cnt_dma_errors {}",
+            range.start,
+            range.end,
+            fb.len,
+            w.b.counters().dma_errors
+        );
+    }
+}
+
+/// (g) Foreign-cache eviction and re-resolution (SPEC scenario 11;
+/// [`params_small`]: `--foreign-entries 2`). Foreign STags f1 and f2 are
+/// resolved through miss events; a Write to f1 makes it the most recently
+/// used; the host installs f3, which evicts the least recently used, f2
+/// (`stag_resp_evicted`, `stag_evictions` + 1). f1 and f3 still hit; a Write
+/// to f2 parks again and raises a new miss event; its INSTALL evicts f1 (f3
+/// was used after it) and releases it; then f1 and f2 are evicted and
+/// resolved again the same way. The model
+/// follows the LRU order (one segment at a time,
+/// [`NicRx::set_exact_lru`]); every byte is checked.
+#[test]
+fn foreign_eviction_reresolve() {
+    let test = "nic_rx_foreign_eviction";
+    let mut w = World::with_params(test, Stalls::none(), &params_small());
+    w.model.set_exact_lru(true);
+    let evictions_port = w.b.m.port("stag_evictions").expect("stag_evictions");
+    let f: Vec<u32> = (0..3).map(|k| foreign(&w, 41 + k)).collect();
+    let e: Vec<Entry> = (0..3)
+        .map(|k| {
+            region(
+                0x71_0000_0000 + k as u64 * 0x1000_0000,
+                0x1_0000,
+                0x10_0000,
+                PD,
+                0xf,
+                false,
+            )
+        })
+        .collect();
+    for k in 0..3 {
+        w.model.set_policy(f[k], Answer::Install(e[k]));
+    }
+    let mut off = 0u64;
+    let mut write = |w: &mut World, k: usize, what: &str| -> Outcome {
+        off += 0x400;
+        let n = 100 + (off as usize / 0x400) * 37;
+        let d: Vec<u8> = (0..n).map(|i| (i as u8) ^ (0x30 + k as u8)).collect();
+        w.one(CONN, fpdu(&Segment::write(f[k], 0x1_0000 + off, d)), what)
+    };
+    let check = |w: &World, evictions: u32, events: usize, what: &str| {
+        assert_eq!(
+            w.b.m.get(evictions_port) as u32,
+            evictions,
+            "{what}: stag_evictions"
+        );
+        assert_eq!(
+            w.model.stag_table().evictions(),
+            evictions,
+            "{what}: the model's evictions"
+        );
+        assert_eq!(w.b.miss_log.len(), events, "{what}: miss events");
+    };
+    // f1, f2 resolved through miss events (the cache has room).
+    let o = write(&mut w, 0, "f1, first");
+    assert_eq!(
+        (o.action, o.miss.map(|m| m.evicted)),
+        (Action::Place, Some(None))
+    );
+    let o = write(&mut w, 1, "f2, first");
+    assert_eq!(
+        (o.action, o.miss.map(|m| m.evicted)),
+        (Action::Place, Some(None))
+    );
+    check(&w, 0, 2, "f1 and f2 installed");
+    // f1 used: f2 is the least recently used.
+    let o = write(&mut w, 0, "f1 hit");
+    assert_eq!((o.action, o.miss), (Action::Place, None));
+    // The host installs f3: f2 is evicted.
+    let r = w.b.stag_cmd(&mut w.model, Op::INSTALL, f[2], e[2]);
+    assert_eq!(
+        (r.status, r.evicted),
+        (Status::OK, true),
+        "INSTALL of f3 evicts"
+    );
+    check(&w, 1, 2, "f3 installed");
+    let o = write(&mut w, 0, "f1 still installed");
+    assert_eq!((o.action, o.miss), (Action::Place, None));
+    let o = write(&mut w, 2, "f3 installed by the host");
+    assert_eq!((o.action, o.miss), (Action::Place, None));
+    check(&w, 1, 2, "f1 and f3 hit");
+    // f2 was evicted: a Write to it parks again, with a new miss event; it
+    // waits for the answer.
+    w.b.hold_answers = true;
+    let d: Vec<u8> = (0..777).map(|i| (i * 5) as u8).collect();
+    let o = push_all(
+        &mut w,
+        vec![(
+            CONN,
+            fpdu(&Segment::write(f[1], 0x1_0000 + 0x8000, d)),
+            "f2 after its eviction".into(),
+        )],
+    )
+    .remove(0);
+    assert_eq!(o.action, Action::Place);
+    assert_eq!(
+        o.miss.map(|m| (m.stag, m.conn, m.evicted)),
+        Some((f[1], CONN, Some(f[0]))),
+        "a new miss event; its INSTALL evicts the LRU (f1: f3 was used after it)"
+    );
+    w.b.wait_for("the new miss event for f2", 5_000, |b| {
+        (b.miss_log.len() == 3 && b.hold_count() == 1).then_some(())
+    });
+    assert_eq!((w.b.miss_log[2].1, w.b.miss_log[2].2), (f[1], CONN));
+    let placed = w.b.counters().placed;
+    for _ in 0..300 {
+        w.b.cycle();
+    }
+    assert_eq!(w.b.hold_count(), 1, "parked until the INSTALL");
+    assert_eq!(w.b.counters().placed, placed);
+    w.b.hold_answers = false;
+    w.b.settle(&mut w.model, 5000);
+    check(&w, 2, 3, "f2 re-installed");
+    // f1 was evicted by it: re-resolved too; f3 still hits, f2 hits.
+    let o = write(&mut w, 2, "f3 hit");
+    assert_eq!((o.action, o.miss), (Action::Place, None));
+    let o = write(&mut w, 0, "f1 after its eviction");
+    assert_eq!(
+        o.miss.map(|m| (m.stag, m.evicted)),
+        Some((f[0], Some(f[1]))),
+        "f1 misses again; its INSTALL evicts f2 (f3 was used after it)"
+    );
+    check(&w, 3, 4, "f1 re-installed");
+    let o = write(&mut w, 2, "f3 hit again");
+    assert_eq!((o.action, o.miss), (Action::Place, None));
+    let o = write(&mut w, 1, "f2 after its second eviction");
+    assert_eq!(
+        o.miss.map(|m| (m.stag, m.evicted)),
+        Some((f[1], Some(f[0])))
+    );
+    check(&w, 4, 5, "f2 re-installed again");
+    let c = w.b.counters();
+    assert_eq!(
+        (c.miss_events, c.parked, c.check.iter().sum::<u32>()),
+        (5, 5, 0)
+    );
+    assert_eq!(c, *w.model.counters());
+}
+
 // ---------------------------------------------------------------------------
 // Random soak
 // ---------------------------------------------------------------------------
@@ -2078,7 +2699,7 @@ impl Soak {
         };
         let id = self.conns[c].id;
         let k = self.model.conn(id).unwrap().clone();
-        let max = 4096;
+        let max = self.model.cfg().max_payload as u64;
         let n = log_size(r, max) as usize;
         let mut pick: u32 = r.gen_range(0..1000);
         if (660..955).contains(&pick) && r.gen_bool(self.good_bias) {
@@ -2113,7 +2734,7 @@ impl Soak {
                 let op = [Opcode::Send, Opcode::SendSe][r.gen_range(0..2)];
                 match k.rq.front() {
                     Some(&(_, len)) if len as usize >= 1 && r.gen_bool(0.85) => {
-                        let n = log_size(r, len as u64) as usize;
+                        let n = log_size(r, (len as u64).min(max)) as usize;
                         if n >= 2 && r.gen_bool(0.2) {
                             // Two segments of one message: MO 0 without L, then the rest with L.
                             let n1 = r.gen_range(1..n);
@@ -2294,7 +2915,7 @@ impl Soak {
             }
             785..=789 => (
                 seg(Segment::write(rc.main.stag, rc.main.entry.va_base, {
-                    let x = 4096 + r.gen_range(1..200);
+                    let x = max as usize + r.gen_range(1..200);
                     bytes(r, x)
                 })),
                 "beyond max payload",
@@ -2512,27 +3133,50 @@ impl Soak {
     }
 }
 
-/// The random soak: `NIC_RX_SEGMENTS` segments (default 200,000) over seven
-/// connections, in rounds of 20-300 with host work between them (recreate
-/// connections in Error, post buffers, new STags to invalidate, new foreign
-/// STags, retire old ones), random back-pressure on every port changed
-/// every few rounds. Every round ends when everything the model expects has
+/// Segments of the 256-bit soak: `NIC_RX_SEGMENTS`, default 200,000 (in
+/// every profile: the random test the CI runs). The other soaks run a
+/// fraction of it.
+fn soak_segments() -> u64 {
+    std::env::var("NIC_RX_SEGMENTS")
+        .ok()
+        .map_or(200_000, |v| v.parse().expect("NIC_RX_SEGMENTS"))
+}
+
+/// `soak_segments() * fraction`. The same in a debug build: the workspace
+/// compiles tests at `opt-level = 2` (`[profile.test]`), so `cargo test`
+/// runs this file about as fast as `--release` (about a minute either way).
+fn soak_share(fraction: f64) -> u64 {
+    (soak_segments() as f64 * fraction).round() as u64
+}
+
+/// What a soak saw, for the tests' own assertions.
+struct SoakStats {
+    segments: u64,
+    counters: Counters,
+    hold_full_cycles: u64,
+    miss_full_cycles: u64,
+    miss_full_times: u64,
+    cycles: u64,
+}
+
+/// The random soak of build `p`: `total` segments over seven connections,
+/// in rounds of 20-300 with host work between them (recreate connections
+/// in Error, post buffers, new STags to invalidate, new foreign STags,
+/// retire old ones), random back-pressure on every port changed every few
+/// rounds. Every round ends when everything the model expects has
 /// happened: each Terminate byte for byte in order per connection, each
 /// placement written exactly once by its segment and nothing else, every
-/// miss event expected (STag and connection, one outstanding per STag) and
-/// answered, every counter equal to the model's (`cnt_parked` within its
-/// bounds), the hold queue empty.
-#[test]
-fn random_soak() {
-    let test = "nic_rx_random";
+/// miss event expected (STag and connection, one outstanding per STag, no
+/// more taken and unanswered than `--hold-stags`) and answered, every
+/// counter equal to the model's (`cnt_parked` within its bounds), the hold
+/// queue empty. Segment sizes go up to `--max-payload` (and past it, as
+/// length errors).
+fn soak(test: &str, p: &Params, total: u64) -> SoakStats {
     let seed = seed_from_env(test);
-    let total: u64 = std::env::var("NIC_RX_SEGMENTS")
-        .ok()
-        .map_or(200_000, |v| v.parse().expect("NIC_RX_SEGMENTS"));
     let mut r = rng(seed);
     let stalls = Stalls::random(&mut r);
-    let w = Bench::new(test, seed, stalls);
-    let model = NicRx::new(Config::from_params(&params(), NIC_ID));
+    let w = Bench::new(test, seed, stalls, p);
+    let model = NicRx::new(Config::from_params(p, NIC_ID));
     let mut s = Soak {
         w,
         model,
@@ -2624,7 +3268,8 @@ fn random_soak() {
     let c = *s.model.counters();
     eprintln!(
         "[{test}] {done} segments in {round} rounds, {cycles} cycles, {:.1} s ({:.0} cycles/s); \
-         counters {:?}; DUT cnt_parked {} (model {}..={}); {} miss events; {} Terminates",
+         counters {:?}; DUT cnt_parked {} (model {}..={}); {} miss events; {} Terminates; \
+         hold_full {} cycles; miss table full {} times, {} cycles",
         elapsed.as_secs_f64(),
         cycles as f64 / elapsed.as_secs_f64(),
         c.nonzero(),
@@ -2632,7 +3277,10 @@ fn random_soak() {
         c.parked,
         s.model.parked_max(),
         s.w.miss_log.len(),
-        s.w.terms_seen
+        s.w.terms_seen,
+        s.w.hold_full_cycles,
+        s.w.miss_full_times,
+        s.w.miss_full_cycles,
     );
     for (k, n) in &s.kinds {
         eprintln!("[{test}]   {n:>8}  {k}");
@@ -2642,10 +3290,73 @@ fn random_soak() {
         for k in 1..=11 {
             assert!(
                 c.check[k] >= 10,
-                "check {k} decided only {} times",
+                "[{test}] check {k} decided only {} times",
                 c.check[k]
             );
         }
-        assert!(c.placed > total as u32 / 3 && c.delivered > 0 && c.miss_events > 50);
+        assert!(
+            c.placed > total as u32 / 3 && c.delivered > 0 && c.miss_events > 50,
+            "[{test}] placed {}, delivered {}, miss events {}",
+            c.placed,
+            c.delivered,
+            c.miss_events
+        );
+    }
+    SoakStats {
+        segments: done,
+        counters: c,
+        hold_full_cycles: s.w.hold_full_cycles,
+        miss_full_cycles: s.w.miss_full_cycles,
+        miss_full_times: s.w.miss_full_times,
+        cycles,
+    }
+}
+
+/// The random soak at 256 bits: `NIC_RX_SEGMENTS` segments (default
+/// 200,000, in debug builds too).
+#[test]
+fn random_soak() {
+    soak("nic_rx_random", &params(), soak_segments());
+}
+
+/// The random soak at 64 bits: a fifth of `NIC_RX_SEGMENTS` (40,000 by
+/// default).
+#[test]
+fn random_soak_64() {
+    let p = params_with(&[("data-width", 64)]);
+    soak("nic_rx_random_64", &p, soak_share(0.2));
+}
+
+/// The random soak at 128 bits: a fifth of `NIC_RX_SEGMENTS` (40,000 by
+/// default).
+#[test]
+fn random_soak_128() {
+    let p = params_with(&[("data-width", 128)]);
+    soak("nic_rx_random_128", &p, soak_share(0.2));
+}
+
+/// The random soak with a small hold queue ([`params_small`]: 4 segments,
+/// 2048 bytes, 2 miss-table entries, 2 foreign-cache entries): the hold
+/// queue is full (`hold_full`, back-pressure) and every miss-table entry
+/// in use (the next new foreign miss waits) again and again, and all the
+/// soak's checks still hold. 15 % of `NIC_RX_SEGMENTS` (30,000 by default).
+#[test]
+fn random_soak_small_hold() {
+    let test = "nic_rx_random_small_hold";
+    let st = soak(test, &params_small(), soak_share(0.15));
+    if st.segments >= 5_000 {
+        assert!(
+            st.hold_full_cycles >= 1_000,
+            "[{test}] hold_full was 1 in only {} of {} cycles",
+            st.hold_full_cycles,
+            st.cycles
+        );
+        assert!(
+            st.miss_full_times >= 20,
+            "[{test}] every miss-table entry was in use only {} times ({} cycles)",
+            st.miss_full_times,
+            st.miss_full_cycles
+        );
+        assert!(st.counters.parked > 100, "[{test}] {:?}", st.counters);
     }
 }

@@ -50,7 +50,15 @@
 //! Foreign-slot evictions (LRU) depend on the order of lookups across
 //! connections, which the model does not know; an INSTALL that would evict
 //! makes the model panic: a test that uses the model keeps the foreign STags
-//! installed at once within `--foreign-entries`.
+//! installed at once within `--foreign-entries`. A test that does know the
+//! order (it runs one segment at a time and lets it finish) can turn on
+//! [`NicRx::set_exact_lru`]: each judged segment's STag lookup then goes
+//! through the STag table model too (a hit on a foreign slot is a use), so
+//! the model follows the LRU order exactly, and an INSTALL answering a miss
+//! may evict (the miss records which STag it evicts).
+//!
+//! Write responses are the host's: the test tells the model of a placement
+//! whose write response was not OKAY with [`NicRx::dma_error`].
 
 use std::collections::{HashMap, HashSet};
 
@@ -352,6 +360,9 @@ pub struct Miss {
     pub stag: u32,
     pub conn: u16,
     pub answer: Answer,
+    /// The foreign STag the INSTALL answering it evicts (only with
+    /// [`NicRx::set_exact_lru`]; otherwise an evicting INSTALL panics).
+    pub evicted: Option<u32>,
 }
 
 /// Bytes a placed segment writes.
@@ -404,6 +415,8 @@ pub struct NicRx {
     parked_conns: HashSet<u16>,
     /// Segments judged so far.
     segments: u64,
+    /// Follow the foreign cache's LRU order (see the module doc).
+    exact_lru: bool,
 }
 
 fn stag_idle() -> st::Inputs {
@@ -426,6 +439,7 @@ impl NicRx {
             parked_extra: 0,
             parked_conns: HashSet::new(),
             segments: 0,
+            exact_lru: false,
         }
     }
 
@@ -456,6 +470,54 @@ impl NicRx {
     /// segments cannot queue behind earlier parks.
     pub fn quiesce(&mut self) {
         self.parked_conns.clear();
+    }
+
+    /// Follow the foreign cache's LRU order exactly: every judged segment's
+    /// STag lookup is clocked through the STag table model (a hit on a
+    /// foreign slot makes it the most recently used, as `docs/stag_table.md`
+    /// says), and an INSTALL answering a miss may evict. Only right when
+    /// the test knows the DUT looks up in the model's order: one segment in
+    /// flight at a time, or segments whose lookups cannot hit a foreign slot.
+    pub fn set_exact_lru(&mut self, on: bool) {
+        self.exact_lru = on;
+    }
+
+    /// A placement got a write response other than OKAY (the host's answer;
+    /// the model cannot know it): `cnt_dma_errors` + 1.
+    pub fn dma_error(&mut self) {
+        self.counters.dma_errors = self.counters.dma_errors.wrapping_add(1);
+    }
+
+    /// A lookup of `stag` as the judge issues it, through the STag table
+    /// model so that a foreign hit counts as a use (exact-LRU mode only).
+    fn use_lookup(&mut self, stag: u32) {
+        if !self.exact_lru {
+            return;
+        }
+        let t = &mut self.stag;
+        assert!(t.is_idle(), "STag table model busy during a lookup");
+        t.clock(
+            &st::Inputs {
+                lookup_valid: true,
+                lookup_stag: stag,
+                ..stag_idle()
+            },
+            false,
+        );
+        // The use lands at the next edge; let the answer leave the pipe.
+        for _ in 0..=t.cfg().lookup_latency {
+            t.clock(&stag_idle(), false);
+        }
+    }
+
+    /// The foreign STag an INSTALL would evict now, if the cache is full.
+    fn install_victim(&self) -> Option<u32> {
+        let t = &self.stag;
+        let n = t.cfg().foreign_entries as usize;
+        if (0..n).any(|s| t.slot_tag(s).is_none()) {
+            return None;
+        }
+        t.slot_tag(t.recency()[0])
     }
 
     /// How the driver answers the next miss event on `stag`.
@@ -597,6 +659,8 @@ impl NicRx {
         if self.parked_conns.contains(&conn) {
             self.parked_extra = self.parked_extra.wrapping_add(1);
         }
+        let hdr_stag = u32::from_be_bytes([d.hdr[2], d.hdr[3], d.hdr[4], d.hdr[5]]);
+        self.use_lookup(hdr_stag);
         let mut v = rx_verdict::verdict(&w, &self.inputs(conn, d, None));
         let mut miss = None;
         let mut parked_by = None;
@@ -614,9 +678,10 @@ impl NicRx {
             c.miss_events = c.miss_events.wrapping_add(1);
             self.parked_conns.insert(conn);
             parked_by = Some(v.reason);
-            miss = Some(Miss { stag, conn, answer });
+            let mut evicted = None;
             v = match answer {
                 Answer::Install(e) => {
+                    evicted = self.install_victim();
                     let (r, _) = self.stag_cmd(Op::INSTALL, stag, e);
                     assert_eq!(
                         r.status,
@@ -624,15 +689,27 @@ impl NicRx {
                         "nic_rx model: INSTALL of {stag:#010x} after its miss"
                     );
                     assert!(
-                        !r.evicted,
+                        !r.evicted || self.exact_lru,
                         "nic_rx model: INSTALL of {stag:#010x} evicts a foreign entry; the model \
                          cannot know the LRU order across connections (keep the installed foreign \
                          STags within --foreign-entries)"
                     );
+                    assert_eq!(r.evicted, evicted.is_some(), "nic_rx model: victim");
+                    // Judged again in the replay: looked up again.
+                    self.use_lookup(hdr_stag);
                     rx_verdict::verdict(&w, &self.inputs(conn, d, None))
                 }
-                Answer::Reject => rx_verdict::verdict(&w, &self.inputs(conn, d, Some(lk::INVALID))),
+                Answer::Reject => {
+                    self.use_lookup(hdr_stag);
+                    rx_verdict::verdict(&w, &self.inputs(conn, d, Some(lk::INVALID)))
+                }
             };
+            miss = Some(Miss {
+                stag,
+                conn,
+                answer,
+                evicted,
+            });
             assert_ne!(v.action, Action::Park, "resolved STag parks again");
         }
         let c = &mut self.counters;
