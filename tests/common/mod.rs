@@ -70,10 +70,20 @@ pub fn lint(files: &[PathBuf], top: &str) -> Result<(), String> {
 /// Yosys: no latch after `proc`, synthesis for iCE40 (memories become block
 /// RAM, which keeps large random configurations quick), then `check -assert`
 /// and no latch cell in the netlist (`check -assert` alone misses latches).
+///
+/// `files` are children first, `top` last (`Design::files_for`). The
+/// children are read as black boxes (`-lib`): each is checked as a top of
+/// its own by `check_design`, so synthesizing them again inside every
+/// parent (the NIC top holds the whole receive path) would only cost time.
 pub fn yosys(files: &[PathBuf], top: &str) -> Result<(), String> {
+    let last = files.len().saturating_sub(1);
     let reads: Vec<String> = files
         .iter()
-        .map(|f| format!("read_verilog -defer {};", f.display()))
+        .enumerate()
+        .map(|(i, f)| {
+            let how = if i == last { "-defer" } else { "-lib" };
+            format!("read_verilog {how} {};", f.display())
+        })
         .collect();
     let latches = "t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*";
     let script = format!(
