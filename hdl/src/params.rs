@@ -127,7 +127,7 @@ pub const PARAMS: &[ParamSpec] = &[
         "connections",
         64,
         2,
-        1024,
+        256,
         true,
         "connections per NIC (connection table, block RAM)",
     ),
