@@ -413,6 +413,21 @@ pub struct RegMap {
 }
 
 impl RegMap {
+    /// Byte address bits of the whole register space: enough for the end
+    /// of the highest window.
+    pub fn addr_width(&self) -> u32 {
+        let top = self
+            .blocks
+            .iter()
+            .map(|b| b.base + b.size())
+            .max()
+            .unwrap_or(4);
+        clog2(top).max(3)
+    }
+    /// The block named `name`.
+    pub fn get(&self, name: &str) -> Option<&RegBlock> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
     /// Check every block, distinct block names and non-overlapping windows.
     pub fn validate(&self) -> Result<(), RegMapError> {
         for (i, b) in self.blocks.iter().enumerate() {
@@ -479,7 +494,12 @@ fn is_upper_ident(s: &str) -> bool {
 /// adds its description here, and all outputs follow.
 pub fn nic_map() -> RegMap {
     RegMap {
-        blocks: vec![crate::blocks::stag_regs::regmap()],
+        blocks: vec![
+            crate::blocks::stag_regs::regmap(),
+            crate::blocks::conn_regs::regmap(),
+            crate::blocks::event_regs::regmap(),
+            crate::blocks::counter_regs::regmap(),
+        ],
     }
 }
 
@@ -554,6 +574,16 @@ set.\n"
             b.size()
         );
     }
+    let _ = writeln!(
+        s,
+        "\nThe NIC's register port `s_axil_*` (module `nic`) has {} address bits: its space is \
+{:#06x}..{:#06x}. An address in no block's window answers SLVERR from the NIC's address \
+decoder (`axil_decode`; reads return 0) and reaches no block; an access through the decoder \
+takes two cycles more than the block's own.",
+        map.addr_width(),
+        0,
+        1u64 << map.addr_width()
+    );
     for b in &map.blocks {
         let _ = writeln!(s, "\n## Block {}\n", b.name);
         let _ = writeln!(
@@ -655,6 +685,11 @@ pub fn c_header(map: &RegMap) -> String {
 * <P> is {C_PREFIX}.\n */"
     );
     let _ = writeln!(s, "#ifndef {guard}\n#define {guard}\n");
+    let _ = writeln!(
+        s,
+        "/* One NIC's register space (all blocks; unmapped addresses answer SLVERR) */\n#define {C_PREFIX}_NIC_REGS_SIZE 0x{:x}u\n",
+        1u64 << map.addr_width()
+    );
     for b in &map.blocks {
         let p = format!("{C_PREFIX}_{}", b.name);
         let _ = writeln!(s, "/* Block {} (module {}) */", b.name, b.module);
@@ -705,6 +740,12 @@ pub fn rust_consts(map: &RegMap) -> String {
         "//! `tests/regmap_generated.rs` fails when this file is stale. Offsets are\n\
 //! bytes inside the block's window; masks are in place; named values are\n\
 //! not shifted. The page for humans is `docs/registers.md`."
+    );
+    let _ = writeln!(
+        s,
+        "\n/// Bytes of one NIC's register space (every block's window; an address in\n\
+/// none answers SLVERR).\npub const NIC_REGS_SIZE: u64 = {:#x};",
+        1u64 << map.addr_width()
     );
     for b in &map.blocks {
         let _ = writeln!(s, "\n/// Block `{}` (module `{}`).", b.name, b.module);
@@ -794,6 +835,7 @@ pub struct RegPorts {
     block: String,
     fields: BTreeMap<(String, String), FieldSig>,
     read_strobes: BTreeMap<String, Expr>,
+    write_strobes: BTreeMap<String, Expr>,
     /// The AXI4-Lite port bundle.
     pub axil: Bundle,
 }
@@ -839,6 +881,14 @@ impl RegPorts {
         self.read_strobes
             .get(reg)
             .unwrap_or_else(|| panic!("register `{reg}` declares no read side effect"))
+            .clone()
+    }
+    /// High in the cycle a write of `reg` is taken (registers with a write
+    /// side effect only); stored fields take the written value at that edge.
+    pub fn write_strobe(&self, reg: &str) -> Expr {
+        self.write_strobes
+            .get(reg)
+            .unwrap_or_else(|| panic!("register `{reg}` declares no write side effect"))
             .clone()
     }
 }
@@ -921,6 +971,13 @@ pub fn axil_regs(m: &mut ModuleBuilder, block: &RegBlock) -> Result<RegPorts, Re
                 .land(awaddr.slice(aw - 1, 2).eq(&label[r.name.as_str()])),
         );
         wr_sel.insert(&r.name, s);
+    }
+    if wr_sel.is_empty() {
+        m.unused(
+            "axil_write",
+            vec![awaddr.clone(), wdata.clone(), wmask.clone()],
+            "no register is writable: every write answers SLVERR and changes nothing",
+        );
     }
     let wr_ok = m.signal(
         "wr_ok",
@@ -1102,10 +1159,16 @@ pub fn axil_regs(m: &mut ModuleBuilder, block: &RegBlock) -> Result<RegPorts, Re
         );
     });
 
+    let write_strobes = regs
+        .iter()
+        .filter(|r| r.on_write.is_some())
+        .map(|r| (r.name.clone(), wr_sel[r.name.as_str()].clone()))
+        .collect();
     Ok(RegPorts {
         block: block.name.clone(),
         fields,
         read_strobes,
+        write_strobes,
         axil,
     })
 }

@@ -5,6 +5,10 @@
 //! bytes inside the block's window; masks are in place; named values are
 //! not shifted. The page for humans is `docs/registers.md`.
 
+/// Bytes of one NIC's register space (every block's window; an address in
+/// none answers SLVERR).
+pub const NIC_REGS_SIZE: u64 = 0x400;
+
 /// Block `STAG` (module `stag_regs`).
 pub mod stag {
     /// Base of the window in the NIC's register space.
@@ -357,5 +361,576 @@ pub mod stag {
         ("LIST_LENGTH_HI", LIST_LENGTH_HI_OFFSET),
         ("LIST_PD", LIST_PD_OFFSET),
         ("LIST_ATTR", LIST_ATTR_OFFSET),
+    ];
+}
+
+/// Block `CONN` (module `conn_regs`).
+pub mod conn {
+    /// Base of the window in the NIC's register space.
+    pub const BASE: u64 = 0x0100;
+    /// Bytes in the window.
+    pub const SIZE: u64 = 0x80;
+
+    /// `CMD_OP`: Operation of the next command.
+    pub const CMD_OP_OFFSET: u64 = 0x00;
+    pub const CMD_OP_RESET: u32 = 0x0000_0000;
+    pub const CMD_OP_OP_SHIFT: u32 = 0;
+    pub const CMD_OP_OP_WIDTH: u32 = 3;
+    pub const CMD_OP_OP_MASK: u32 = 0x0000_0007;
+    pub const CMD_OP_OP_RESET: u32 = 0x0;
+    pub const CMD_OP_OP_CREATE: u32 = 0;
+    pub const CMD_OP_OP_DESTROY: u32 = 1;
+    pub const CMD_OP_OP_POST_RECV: u32 = 2;
+    pub const CMD_OP_OP_EXPORT: u32 = 3;
+    pub const CMD_OP_OP_EXPORT_RQ: u32 = 4;
+    pub const CMD_OP_OP_IMPORT: u32 = 5;
+    pub const CMD_OP_OP_RECREATE: u32 = 6;
+
+    /// `CMD_CONN`: Connection id the command is about (every op).
+    pub const CMD_CONN_OFFSET: u64 = 0x04;
+    pub const CMD_CONN_RESET: u32 = 0x0000_0000;
+    pub const CMD_CONN_CONN_SHIFT: u32 = 0;
+    pub const CMD_CONN_CONN_WIDTH: u32 = 16;
+    pub const CMD_CONN_CONN_MASK: u32 = 0x0000_ffff;
+    pub const CMD_CONN_CONN_RESET: u32 = 0x0;
+
+    /// `CMD_PD`: Protection domain for CREATE and IMPORT.
+    pub const CMD_PD_OFFSET: u64 = 0x08;
+    pub const CMD_PD_RESET: u32 = 0x0000_0000;
+    pub const CMD_PD_VALUE_SHIFT: u32 = 0;
+    pub const CMD_PD_VALUE_WIDTH: u32 = 32;
+    pub const CMD_PD_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_PD_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_MSN_SEND`: For CREATE, IMPORT and RECREATE: the MSN the next Send must carry (queue 0).
+    pub const CMD_MSN_SEND_OFFSET: u64 = 0x0c;
+    pub const CMD_MSN_SEND_RESET: u32 = 0x0000_0000;
+    pub const CMD_MSN_SEND_VALUE_SHIFT: u32 = 0;
+    pub const CMD_MSN_SEND_VALUE_WIDTH: u32 = 32;
+    pub const CMD_MSN_SEND_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_MSN_SEND_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_MSN_RREQ`: For CREATE, IMPORT and RECREATE: the MSN of the next Read Request (queue 1).
+    pub const CMD_MSN_RREQ_OFFSET: u64 = 0x10;
+    pub const CMD_MSN_RREQ_RESET: u32 = 0x0000_0000;
+    pub const CMD_MSN_RREQ_VALUE_SHIFT: u32 = 0;
+    pub const CMD_MSN_RREQ_VALUE_WIDTH: u32 = 32;
+    pub const CMD_MSN_RREQ_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_MSN_RREQ_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_MSN_TERM`: For CREATE, IMPORT and RECREATE: the MSN of the next Terminate this NIC sends (queue 2).
+    pub const CMD_MSN_TERM_OFFSET: u64 = 0x14;
+    pub const CMD_MSN_TERM_RESET: u32 = 0x0000_0000;
+    pub const CMD_MSN_TERM_VALUE_SHIFT: u32 = 0;
+    pub const CMD_MSN_TERM_VALUE_WIDTH: u32 = 32;
+    pub const CMD_MSN_TERM_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_MSN_TERM_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_ERROR`: For IMPORT: the imported connection's Error bit (a connection exported in Error stays in Error).
+    pub const CMD_ERROR_OFFSET: u64 = 0x18;
+    pub const CMD_ERROR_RESET: u32 = 0x0000_0000;
+    pub const CMD_ERROR_ERROR_SHIFT: u32 = 0;
+    pub const CMD_ERROR_ERROR_WIDTH: u32 = 1;
+    pub const CMD_ERROR_ERROR_MASK: u32 = 0x0000_0001;
+    pub const CMD_ERROR_ERROR_RESET: u32 = 0x0;
+
+    /// `CMD_ADDR_LO`: For POST_RECV: host (DMA) address of the receive buffer, bits 31:0.
+    pub const CMD_ADDR_LO_OFFSET: u64 = 0x1c;
+    pub const CMD_ADDR_LO_RESET: u32 = 0x0000_0000;
+    pub const CMD_ADDR_LO_VALUE_SHIFT: u32 = 0;
+    pub const CMD_ADDR_LO_VALUE_WIDTH: u32 = 32;
+    pub const CMD_ADDR_LO_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_ADDR_LO_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_ADDR_HI`: For POST_RECV: host (DMA) address of the receive buffer, bits 63:32.
+    pub const CMD_ADDR_HI_OFFSET: u64 = 0x20;
+    pub const CMD_ADDR_HI_RESET: u32 = 0x0000_0000;
+    pub const CMD_ADDR_HI_VALUE_SHIFT: u32 = 0;
+    pub const CMD_ADDR_HI_VALUE_WIDTH: u32 = 32;
+    pub const CMD_ADDR_HI_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_ADDR_HI_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_LEN`: For POST_RECV: length of the receive buffer in bytes.
+    pub const CMD_LEN_OFFSET: u64 = 0x24;
+    pub const CMD_LEN_RESET: u32 = 0x0000_0000;
+    pub const CMD_LEN_VALUE_SHIFT: u32 = 0;
+    pub const CMD_LEN_VALUE_WIDTH: u32 = 32;
+    pub const CMD_LEN_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const CMD_LEN_VALUE_RESET: u32 = 0x0;
+
+    /// `CMD_INDEX`: For EXPORT_RQ: which posted buffer, counted from the head (0).
+    pub const CMD_INDEX_OFFSET: u64 = 0x28;
+    pub const CMD_INDEX_RESET: u32 = 0x0000_0000;
+    pub const CMD_INDEX_INDEX_SHIFT: u32 = 0;
+    pub const CMD_INDEX_INDEX_WIDTH: u32 = 8;
+    pub const CMD_INDEX_INDEX_MASK: u32 = 0x0000_00ff;
+    pub const CMD_INDEX_INDEX_RESET: u32 = 0x0;
+
+    /// `GO`: Issue the command loaded in the CMD_* registers.
+    pub const GO_OFFSET: u64 = 0x30;
+    pub const GO_RESET: u32 = 0x0000_0000;
+    pub const GO_GO_SHIFT: u32 = 0;
+    pub const GO_GO_WIDTH: u32 = 1;
+    pub const GO_GO_MASK: u32 = 0x0000_0001;
+    pub const GO_GO_RESET: u32 = 0x0;
+
+    /// `STATUS`: Command state and the last response's status.
+    pub const STATUS_OFFSET: u64 = 0x34;
+    pub const STATUS_RESET: u32 = 0x0000_0000;
+    pub const STATUS_BUSY_SHIFT: u32 = 0;
+    pub const STATUS_BUSY_WIDTH: u32 = 1;
+    pub const STATUS_BUSY_MASK: u32 = 0x0000_0001;
+    pub const STATUS_BUSY_RESET: u32 = 0x0;
+    pub const STATUS_DONE_SHIFT: u32 = 1;
+    pub const STATUS_DONE_WIDTH: u32 = 1;
+    pub const STATUS_DONE_MASK: u32 = 0x0000_0002;
+    pub const STATUS_DONE_RESET: u32 = 0x0;
+    pub const STATUS_CODE_SHIFT: u32 = 4;
+    pub const STATUS_CODE_WIDTH: u32 = 3;
+    pub const STATUS_CODE_MASK: u32 = 0x0000_0070;
+    pub const STATUS_CODE_RESET: u32 = 0x0;
+    pub const STATUS_CODE_OK: u32 = 0;
+    pub const STATUS_CODE_EXISTS: u32 = 1;
+    pub const STATUS_CODE_UNKNOWN: u32 = 2;
+    pub const STATUS_CODE_FULL: u32 = 3;
+    pub const STATUS_CODE_RANGE: u32 = 4;
+    pub const STATUS_CODE_BAD_ID: u32 = 5;
+    pub const STATUS_CODE_BAD_OP: u32 = 6;
+    pub const STATUS_GO_WHILE_BUSY_SHIFT: u32 = 16;
+    pub const STATUS_GO_WHILE_BUSY_WIDTH: u32 = 1;
+    pub const STATUS_GO_WHILE_BUSY_MASK: u32 = 0x0001_0000;
+    pub const STATUS_GO_WHILE_BUSY_RESET: u32 = 0x0;
+
+    /// `RESP_CONN`: The connection id of the last command (every status).
+    pub const RESP_CONN_OFFSET: u64 = 0x40;
+    pub const RESP_CONN_RESET: u32 = 0x0000_0000;
+    pub const RESP_CONN_CONN_SHIFT: u32 = 0;
+    pub const RESP_CONN_CONN_WIDTH: u32 = 16;
+    pub const RESP_CONN_CONN_MASK: u32 = 0x0000_ffff;
+    pub const RESP_CONN_CONN_RESET: u32 = 0x0;
+
+    /// `RESP_ERROR`: EXPORT's answer: the connection's Error bit (0 after other commands and after an error status).
+    pub const RESP_ERROR_OFFSET: u64 = 0x44;
+    pub const RESP_ERROR_RESET: u32 = 0x0000_0000;
+    pub const RESP_ERROR_ERROR_SHIFT: u32 = 0;
+    pub const RESP_ERROR_ERROR_WIDTH: u32 = 1;
+    pub const RESP_ERROR_ERROR_MASK: u32 = 0x0000_0001;
+    pub const RESP_ERROR_ERROR_RESET: u32 = 0x0;
+
+    /// `RESP_PD`: EXPORT's answer: the protection domain.
+    pub const RESP_PD_OFFSET: u64 = 0x48;
+    pub const RESP_PD_RESET: u32 = 0x0000_0000;
+    pub const RESP_PD_VALUE_SHIFT: u32 = 0;
+    pub const RESP_PD_VALUE_WIDTH: u32 = 32;
+    pub const RESP_PD_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_PD_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_MSN_SEND`: EXPORT's answer: the send MSN (0 after other commands and after an error status).
+    pub const RESP_MSN_SEND_OFFSET: u64 = 0x4c;
+    pub const RESP_MSN_SEND_RESET: u32 = 0x0000_0000;
+    pub const RESP_MSN_SEND_VALUE_SHIFT: u32 = 0;
+    pub const RESP_MSN_SEND_VALUE_WIDTH: u32 = 32;
+    pub const RESP_MSN_SEND_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_MSN_SEND_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_MSN_RREQ`: EXPORT's answer: the rreq MSN (0 after other commands and after an error status).
+    pub const RESP_MSN_RREQ_OFFSET: u64 = 0x50;
+    pub const RESP_MSN_RREQ_RESET: u32 = 0x0000_0000;
+    pub const RESP_MSN_RREQ_VALUE_SHIFT: u32 = 0;
+    pub const RESP_MSN_RREQ_VALUE_WIDTH: u32 = 32;
+    pub const RESP_MSN_RREQ_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_MSN_RREQ_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_MSN_TERM`: EXPORT's answer: the term MSN (0 after other commands and after an error status).
+    pub const RESP_MSN_TERM_OFFSET: u64 = 0x54;
+    pub const RESP_MSN_TERM_RESET: u32 = 0x0000_0000;
+    pub const RESP_MSN_TERM_VALUE_SHIFT: u32 = 0;
+    pub const RESP_MSN_TERM_VALUE_WIDTH: u32 = 32;
+    pub const RESP_MSN_TERM_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_MSN_TERM_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_RQ_COUNT`: EXPORT's answer: receive buffers posted (0 after other commands and after an error status).
+    pub const RESP_RQ_COUNT_OFFSET: u64 = 0x58;
+    pub const RESP_RQ_COUNT_RESET: u32 = 0x0000_0000;
+    pub const RESP_RQ_COUNT_COUNT_SHIFT: u32 = 0;
+    pub const RESP_RQ_COUNT_COUNT_WIDTH: u32 = 9;
+    pub const RESP_RQ_COUNT_COUNT_MASK: u32 = 0x0000_01ff;
+    pub const RESP_RQ_COUNT_COUNT_RESET: u32 = 0x0;
+
+    /// `RESP_RQ_ADDR_LO`: EXPORT_RQ's answer: the buffer's host address, bits 31:0 (0 after other commands and after an error status).
+    pub const RESP_RQ_ADDR_LO_OFFSET: u64 = 0x5c;
+    pub const RESP_RQ_ADDR_LO_RESET: u32 = 0x0000_0000;
+    pub const RESP_RQ_ADDR_LO_VALUE_SHIFT: u32 = 0;
+    pub const RESP_RQ_ADDR_LO_VALUE_WIDTH: u32 = 32;
+    pub const RESP_RQ_ADDR_LO_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_RQ_ADDR_LO_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_RQ_ADDR_HI`: EXPORT_RQ's answer: the buffer's host address, bits 63:32 (0 after other commands and after an error status).
+    pub const RESP_RQ_ADDR_HI_OFFSET: u64 = 0x60;
+    pub const RESP_RQ_ADDR_HI_RESET: u32 = 0x0000_0000;
+    pub const RESP_RQ_ADDR_HI_VALUE_SHIFT: u32 = 0;
+    pub const RESP_RQ_ADDR_HI_VALUE_WIDTH: u32 = 32;
+    pub const RESP_RQ_ADDR_HI_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_RQ_ADDR_HI_VALUE_RESET: u32 = 0x0;
+
+    /// `RESP_RQ_LEN`: EXPORT_RQ's answer: the buffer's length in bytes (0 after other commands and after an error status).
+    pub const RESP_RQ_LEN_OFFSET: u64 = 0x64;
+    pub const RESP_RQ_LEN_RESET: u32 = 0x0000_0000;
+    pub const RESP_RQ_LEN_VALUE_SHIFT: u32 = 0;
+    pub const RESP_RQ_LEN_VALUE_WIDTH: u32 = 32;
+    pub const RESP_RQ_LEN_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const RESP_RQ_LEN_VALUE_RESET: u32 = 0x0;
+
+    /// Every register: (name, byte offset), by offset.
+    pub const REGISTERS: &[(&str, u64)] = &[
+        ("CMD_OP", CMD_OP_OFFSET),
+        ("CMD_CONN", CMD_CONN_OFFSET),
+        ("CMD_PD", CMD_PD_OFFSET),
+        ("CMD_MSN_SEND", CMD_MSN_SEND_OFFSET),
+        ("CMD_MSN_RREQ", CMD_MSN_RREQ_OFFSET),
+        ("CMD_MSN_TERM", CMD_MSN_TERM_OFFSET),
+        ("CMD_ERROR", CMD_ERROR_OFFSET),
+        ("CMD_ADDR_LO", CMD_ADDR_LO_OFFSET),
+        ("CMD_ADDR_HI", CMD_ADDR_HI_OFFSET),
+        ("CMD_LEN", CMD_LEN_OFFSET),
+        ("CMD_INDEX", CMD_INDEX_OFFSET),
+        ("GO", GO_OFFSET),
+        ("STATUS", STATUS_OFFSET),
+        ("RESP_CONN", RESP_CONN_OFFSET),
+        ("RESP_ERROR", RESP_ERROR_OFFSET),
+        ("RESP_PD", RESP_PD_OFFSET),
+        ("RESP_MSN_SEND", RESP_MSN_SEND_OFFSET),
+        ("RESP_MSN_RREQ", RESP_MSN_RREQ_OFFSET),
+        ("RESP_MSN_TERM", RESP_MSN_TERM_OFFSET),
+        ("RESP_RQ_COUNT", RESP_RQ_COUNT_OFFSET),
+        ("RESP_RQ_ADDR_LO", RESP_RQ_ADDR_LO_OFFSET),
+        ("RESP_RQ_ADDR_HI", RESP_RQ_ADDR_HI_OFFSET),
+        ("RESP_RQ_LEN", RESP_RQ_LEN_OFFSET),
+    ];
+}
+
+/// Block `EVENTS` (module `event_regs`).
+pub mod events {
+    /// Base of the window in the NIC's register space.
+    pub const BASE: u64 = 0x0200;
+    /// Bytes in the window.
+    pub const SIZE: u64 = 0x40;
+
+    /// `EVENT_KIND`: Kind of the event at the head of the queue (NONE when the queue is empty).
+    pub const EVENT_KIND_OFFSET: u64 = 0x00;
+    pub const EVENT_KIND_RESET: u32 = 0x0000_0000;
+    pub const EVENT_KIND_KIND_SHIFT: u32 = 0;
+    pub const EVENT_KIND_KIND_WIDTH: u32 = 2;
+    pub const EVENT_KIND_KIND_MASK: u32 = 0x0000_0003;
+    pub const EVENT_KIND_KIND_RESET: u32 = 0x0;
+    pub const EVENT_KIND_KIND_NONE: u32 = 0;
+    pub const EVENT_KIND_KIND_MISS: u32 = 1;
+    pub const EVENT_KIND_KIND_INVAL: u32 = 2;
+
+    /// `EVENT_STAG`: STag of the head event (0 when the queue is empty).
+    pub const EVENT_STAG_OFFSET: u64 = 0x04;
+    pub const EVENT_STAG_RESET: u32 = 0x0000_0000;
+    pub const EVENT_STAG_VALUE_SHIFT: u32 = 0;
+    pub const EVENT_STAG_VALUE_WIDTH: u32 = 32;
+    pub const EVENT_STAG_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const EVENT_STAG_VALUE_RESET: u32 = 0x0;
+
+    /// `EVENT_CONN`: Connection of the head event (0 when the queue is empty).
+    pub const EVENT_CONN_OFFSET: u64 = 0x08;
+    pub const EVENT_CONN_RESET: u32 = 0x0000_0000;
+    pub const EVENT_CONN_CONN_SHIFT: u32 = 0;
+    pub const EVENT_CONN_CONN_WIDTH: u32 = 16;
+    pub const EVENT_CONN_CONN_MASK: u32 = 0x0000_ffff;
+    pub const EVENT_CONN_CONN_RESET: u32 = 0x0;
+
+    /// `EVENT_CYCLE`: Arrival cycle of the head event: the value of `CYCLE` when it entered the queue (0 when the queue is empty).
+    pub const EVENT_CYCLE_OFFSET: u64 = 0x0c;
+    pub const EVENT_CYCLE_RESET: u32 = 0x0000_0000;
+    pub const EVENT_CYCLE_VALUE_SHIFT: u32 = 0;
+    pub const EVENT_CYCLE_VALUE_WIDTH: u32 = 32;
+    pub const EVENT_CYCLE_VALUE_MASK: u32 = 0xffff_ffff;
+    pub const EVENT_CYCLE_VALUE_RESET: u32 = 0x0;
+
+    /// `POP`: Remove the head event.
+    pub const POP_OFFSET: u64 = 0x10;
+    pub const POP_RESET: u32 = 0x0000_0000;
+    pub const POP_POP_SHIFT: u32 = 0;
+    pub const POP_POP_WIDTH: u32 = 1;
+    pub const POP_POP_MASK: u32 = 0x0000_0001;
+    pub const POP_POP_RESET: u32 = 0x0;
+
+    /// `COUNT`: Events in the queue, the head included.
+    pub const COUNT_OFFSET: u64 = 0x14;
+    pub const COUNT_RESET: u32 = 0x0000_0000;
+    pub const COUNT_COUNT_SHIFT: u32 = 0;
+    pub const COUNT_COUNT_WIDTH: u32 = 16;
+    pub const COUNT_COUNT_MASK: u32 = 0x0000_ffff;
+    pub const COUNT_COUNT_RESET: u32 = 0x0;
+
+    /// `STATUS`: Queue and interrupt state.
+    pub const STATUS_OFFSET: u64 = 0x18;
+    pub const STATUS_RESET: u32 = 0x0000_0000;
+    pub const STATUS_PENDING_SHIFT: u32 = 0;
+    pub const STATUS_PENDING_WIDTH: u32 = 1;
+    pub const STATUS_PENDING_MASK: u32 = 0x0000_0001;
+    pub const STATUS_PENDING_RESET: u32 = 0x0;
+    pub const STATUS_IRQ_SHIFT: u32 = 1;
+    pub const STATUS_IRQ_WIDTH: u32 = 1;
+    pub const STATUS_IRQ_MASK: u32 = 0x0000_0002;
+    pub const STATUS_IRQ_RESET: u32 = 0x0;
+    pub const STATUS_FULL_SHIFT: u32 = 2;
+    pub const STATUS_FULL_WIDTH: u32 = 1;
+    pub const STATUS_FULL_MASK: u32 = 0x0000_0004;
+    pub const STATUS_FULL_RESET: u32 = 0x0;
+    pub const STATUS_WAS_FULL_SHIFT: u32 = 8;
+    pub const STATUS_WAS_FULL_WIDTH: u32 = 1;
+    pub const STATUS_WAS_FULL_MASK: u32 = 0x0000_0100;
+    pub const STATUS_WAS_FULL_RESET: u32 = 0x0;
+    pub const STATUS_POP_EMPTY_SHIFT: u32 = 9;
+    pub const STATUS_POP_EMPTY_WIDTH: u32 = 1;
+    pub const STATUS_POP_EMPTY_MASK: u32 = 0x0000_0200;
+    pub const STATUS_POP_EMPTY_RESET: u32 = 0x0;
+
+    /// `IRQ_ENABLE`: Interrupt enable.
+    pub const IRQ_ENABLE_OFFSET: u64 = 0x1c;
+    pub const IRQ_ENABLE_RESET: u32 = 0x0000_0000;
+    pub const IRQ_ENABLE_EN_SHIFT: u32 = 0;
+    pub const IRQ_ENABLE_EN_WIDTH: u32 = 1;
+    pub const IRQ_ENABLE_EN_MASK: u32 = 0x0000_0001;
+    pub const IRQ_ENABLE_EN_RESET: u32 = 0x0;
+
+    /// `CYCLE`: The free-running cycle counter that stamps events (0 at reset, +1 every clock, wraps).
+    pub const CYCLE_OFFSET: u64 = 0x20;
+    pub const CYCLE_RESET: u32 = 0x0000_0000;
+    pub const CYCLE_NOW_SHIFT: u32 = 0;
+    pub const CYCLE_NOW_WIDTH: u32 = 32;
+    pub const CYCLE_NOW_MASK: u32 = 0xffff_ffff;
+    pub const CYCLE_NOW_RESET: u32 = 0x0;
+
+    /// `REJECT`: Reject a foreign STag: none of the NICs' lists has it.
+    pub const REJECT_OFFSET: u64 = 0x24;
+    pub const REJECT_RESET: u32 = 0x0000_0000;
+    pub const REJECT_STAG_SHIFT: u32 = 0;
+    pub const REJECT_STAG_WIDTH: u32 = 32;
+    pub const REJECT_STAG_MASK: u32 = 0xffff_ffff;
+    pub const REJECT_STAG_RESET: u32 = 0x0;
+
+    /// Every register: (name, byte offset), by offset.
+    pub const REGISTERS: &[(&str, u64)] = &[
+        ("EVENT_KIND", EVENT_KIND_OFFSET),
+        ("EVENT_STAG", EVENT_STAG_OFFSET),
+        ("EVENT_CONN", EVENT_CONN_OFFSET),
+        ("EVENT_CYCLE", EVENT_CYCLE_OFFSET),
+        ("POP", POP_OFFSET),
+        ("COUNT", COUNT_OFFSET),
+        ("STATUS", STATUS_OFFSET),
+        ("IRQ_ENABLE", IRQ_ENABLE_OFFSET),
+        ("CYCLE", CYCLE_OFFSET),
+        ("REJECT", REJECT_OFFSET),
+    ];
+}
+
+/// Block `COUNTERS` (module `counter_regs`).
+pub mod counters {
+    /// Base of the window in the NIC's register space.
+    pub const BASE: u64 = 0x0300;
+    /// Bytes in the window.
+    pub const SIZE: u64 = 0x80;
+
+    /// `HOLD_QUEUE`: The hold queue now.
+    pub const HOLD_QUEUE_OFFSET: u64 = 0x00;
+    pub const HOLD_QUEUE_RESET: u32 = 0x0000_0000;
+    pub const HOLD_QUEUE_COUNT_SHIFT: u32 = 0;
+    pub const HOLD_QUEUE_COUNT_WIDTH: u32 = 16;
+    pub const HOLD_QUEUE_COUNT_MASK: u32 = 0x0000_ffff;
+    pub const HOLD_QUEUE_COUNT_RESET: u32 = 0x0;
+    pub const HOLD_QUEUE_FULL_SHIFT: u32 = 16;
+    pub const HOLD_QUEUE_FULL_WIDTH: u32 = 1;
+    pub const HOLD_QUEUE_FULL_MASK: u32 = 0x0001_0000;
+    pub const HOLD_QUEUE_FULL_RESET: u32 = 0x0;
+
+    /// `FLAGS`: Sticky error flags of the receive path.
+    pub const FLAGS_OFFSET: u64 = 0x04;
+    pub const FLAGS_RESET: u32 = 0x0000_0000;
+    pub const FLAGS_FRAMING_ERROR_SHIFT: u32 = 0;
+    pub const FLAGS_FRAMING_ERROR_WIDTH: u32 = 1;
+    pub const FLAGS_FRAMING_ERROR_MASK: u32 = 0x0000_0001;
+    pub const FLAGS_FRAMING_ERROR_RESET: u32 = 0x0;
+
+    /// `CNT_PLACED`: Segments placed.
+    pub const CNT_PLACED_OFFSET: u64 = 0x10;
+    pub const CNT_PLACED_RESET: u32 = 0x0000_0000;
+    pub const CNT_PLACED_COUNT_SHIFT: u32 = 0;
+    pub const CNT_PLACED_COUNT_WIDTH: u32 = 32;
+    pub const CNT_PLACED_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_PLACED_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_PLACED_BYTES`: Payload bytes placed.
+    pub const CNT_PLACED_BYTES_OFFSET: u64 = 0x14;
+    pub const CNT_PLACED_BYTES_RESET: u32 = 0x0000_0000;
+    pub const CNT_PLACED_BYTES_COUNT_SHIFT: u32 = 0;
+    pub const CNT_PLACED_BYTES_COUNT_WIDTH: u32 = 32;
+    pub const CNT_PLACED_BYTES_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_PLACED_BYTES_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_DELIVERED`: Good Read Requests and peer Terminates handed on.
+    pub const CNT_DELIVERED_OFFSET: u64 = 0x18;
+    pub const CNT_DELIVERED_RESET: u32 = 0x0000_0000;
+    pub const CNT_DELIVERED_COUNT_SHIFT: u32 = 0;
+    pub const CNT_DELIVERED_COUNT_WIDTH: u32 = 32;
+    pub const CNT_DELIVERED_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_DELIVERED_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_PARKED`: Segments that entered the hold queue from the wire.
+    pub const CNT_PARKED_OFFSET: u64 = 0x1c;
+    pub const CNT_PARKED_RESET: u32 = 0x0000_0000;
+    pub const CNT_PARKED_COUNT_SHIFT: u32 = 0;
+    pub const CNT_PARKED_COUNT_WIDTH: u32 = 32;
+    pub const CNT_PARKED_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_PARKED_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_MISS_EVENTS`: Miss events raised.
+    pub const CNT_MISS_EVENTS_OFFSET: u64 = 0x20;
+    pub const CNT_MISS_EVENTS_RESET: u32 = 0x0000_0000;
+    pub const CNT_MISS_EVENTS_COUNT_SHIFT: u32 = 0;
+    pub const CNT_MISS_EVENTS_COUNT_WIDTH: u32 = 32;
+    pub const CNT_MISS_EVENTS_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_MISS_EVENTS_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_REJECT_UNKNOWN`: Rejects naming no waited-on STag.
+    pub const CNT_REJECT_UNKNOWN_OFFSET: u64 = 0x24;
+    pub const CNT_REJECT_UNKNOWN_RESET: u32 = 0x0000_0000;
+    pub const CNT_REJECT_UNKNOWN_COUNT_SHIFT: u32 = 0;
+    pub const CNT_REJECT_UNKNOWN_COUNT_WIDTH: u32 = 32;
+    pub const CNT_REJECT_UNKNOWN_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_REJECT_UNKNOWN_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_TERMINATES`: Terminates sent.
+    pub const CNT_TERMINATES_OFFSET: u64 = 0x28;
+    pub const CNT_TERMINATES_RESET: u32 = 0x0000_0000;
+    pub const CNT_TERMINATES_COUNT_SHIFT: u32 = 0;
+    pub const CNT_TERMINATES_COUNT_WIDTH: u32 = 32;
+    pub const CNT_TERMINATES_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_TERMINATES_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_DMA_ERRORS`: Placements with a write response other than OKAY.
+    pub const CNT_DMA_ERRORS_OFFSET: u64 = 0x2c;
+    pub const CNT_DMA_ERRORS_RESET: u32 = 0x0000_0000;
+    pub const CNT_DMA_ERRORS_COUNT_SHIFT: u32 = 0;
+    pub const CNT_DMA_ERRORS_COUNT_WIDTH: u32 = 32;
+    pub const CNT_DMA_ERRORS_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_DMA_ERRORS_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_1`: Segments discarded because check 1 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 1).
+    pub const CNT_CHECK_1_OFFSET: u64 = 0x30;
+    pub const CNT_CHECK_1_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_1_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_1_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_1_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_1_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_2`: Segments discarded because check 2 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 2).
+    pub const CNT_CHECK_2_OFFSET: u64 = 0x34;
+    pub const CNT_CHECK_2_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_2_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_2_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_2_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_2_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_3`: Segments discarded because check 3 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 3).
+    pub const CNT_CHECK_3_OFFSET: u64 = 0x38;
+    pub const CNT_CHECK_3_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_3_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_3_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_3_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_3_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_4`: Segments discarded because check 4 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 4).
+    pub const CNT_CHECK_4_OFFSET: u64 = 0x3c;
+    pub const CNT_CHECK_4_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_4_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_4_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_4_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_4_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_5`: Segments discarded because check 5 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 5).
+    pub const CNT_CHECK_5_OFFSET: u64 = 0x40;
+    pub const CNT_CHECK_5_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_5_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_5_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_5_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_5_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_6`: Segments discarded because check 6 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 6).
+    pub const CNT_CHECK_6_OFFSET: u64 = 0x44;
+    pub const CNT_CHECK_6_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_6_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_6_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_6_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_6_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_7`: Segments discarded because check 7 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 7).
+    pub const CNT_CHECK_7_OFFSET: u64 = 0x48;
+    pub const CNT_CHECK_7_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_7_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_7_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_7_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_7_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_8`: Segments discarded because check 8 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 8).
+    pub const CNT_CHECK_8_OFFSET: u64 = 0x4c;
+    pub const CNT_CHECK_8_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_8_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_8_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_8_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_8_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_9`: Segments discarded because check 9 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 9).
+    pub const CNT_CHECK_9_OFFSET: u64 = 0x50;
+    pub const CNT_CHECK_9_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_9_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_9_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_9_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_9_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_10`: Segments discarded because check 10 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 10).
+    pub const CNT_CHECK_10_OFFSET: u64 = 0x54;
+    pub const CNT_CHECK_10_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_10_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_10_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_10_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_10_COUNT_RESET: u32 = 0x0;
+
+    /// `CNT_CHECK_11`: Segments discarded because check 11 of SPEC's table failed (DROP for check 1, TERMINATE for the others; `rx_verdict` reason 11).
+    pub const CNT_CHECK_11_OFFSET: u64 = 0x58;
+    pub const CNT_CHECK_11_RESET: u32 = 0x0000_0000;
+    pub const CNT_CHECK_11_COUNT_SHIFT: u32 = 0;
+    pub const CNT_CHECK_11_COUNT_WIDTH: u32 = 32;
+    pub const CNT_CHECK_11_COUNT_MASK: u32 = 0xffff_ffff;
+    pub const CNT_CHECK_11_COUNT_RESET: u32 = 0x0;
+
+    /// Every register: (name, byte offset), by offset.
+    pub const REGISTERS: &[(&str, u64)] = &[
+        ("HOLD_QUEUE", HOLD_QUEUE_OFFSET),
+        ("FLAGS", FLAGS_OFFSET),
+        ("CNT_PLACED", CNT_PLACED_OFFSET),
+        ("CNT_PLACED_BYTES", CNT_PLACED_BYTES_OFFSET),
+        ("CNT_DELIVERED", CNT_DELIVERED_OFFSET),
+        ("CNT_PARKED", CNT_PARKED_OFFSET),
+        ("CNT_MISS_EVENTS", CNT_MISS_EVENTS_OFFSET),
+        ("CNT_REJECT_UNKNOWN", CNT_REJECT_UNKNOWN_OFFSET),
+        ("CNT_TERMINATES", CNT_TERMINATES_OFFSET),
+        ("CNT_DMA_ERRORS", CNT_DMA_ERRORS_OFFSET),
+        ("CNT_CHECK_1", CNT_CHECK_1_OFFSET),
+        ("CNT_CHECK_2", CNT_CHECK_2_OFFSET),
+        ("CNT_CHECK_3", CNT_CHECK_3_OFFSET),
+        ("CNT_CHECK_4", CNT_CHECK_4_OFFSET),
+        ("CNT_CHECK_5", CNT_CHECK_5_OFFSET),
+        ("CNT_CHECK_6", CNT_CHECK_6_OFFSET),
+        ("CNT_CHECK_7", CNT_CHECK_7_OFFSET),
+        ("CNT_CHECK_8", CNT_CHECK_8_OFFSET),
+        ("CNT_CHECK_9", CNT_CHECK_9_OFFSET),
+        ("CNT_CHECK_10", CNT_CHECK_10_OFFSET),
+        ("CNT_CHECK_11", CNT_CHECK_11_OFFSET),
     ];
 }

@@ -1,12 +1,17 @@
 //! Hardware blocks: one per file, each `params -> validate -> elaborate`.
 
+pub mod axil_decode;
 pub mod axis_fifo;
 pub mod axis_register;
+pub mod conn_regs;
 pub mod conn_table;
+pub mod counter_regs;
 pub mod crc32c;
+pub mod event_regs;
 pub mod host_arbiter;
 pub mod miss_table;
 pub mod mpa_rx;
+pub mod nic;
 pub mod nic_rx;
 pub mod rx_parse;
 pub mod rx_dispatch;
