@@ -168,6 +168,8 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&crate::blocks::nic_rx::elaborate(
         &crate::blocks::nic_rx::NicRxParams::from_params(params),
     )?)?;
-    d.add(&crate::blocks::nic::elaborate(&crate::blocks::nic::NicParams::from_params(params))?)?;
+    d.add(&crate::blocks::nic::elaborate(
+        &crate::blocks::nic::NicParams::from_params(params),
+    )?)?;
     Ok(d)
 }

@@ -239,6 +239,35 @@ impl RegBlock {
             registers: Vec::new(),
         }
     }
+    /// The STATUS register every command window has (`stag_regs`,
+    /// `conn_regs`): BUSY, DONE and CODE, the last response's status with
+    /// `statuses` named. The caller adds the window's own fields.
+    pub fn command_status(&mut self, word: u32, statuses: &[(&str, u64, &str)]) -> &mut Register {
+        self.reg(
+            "STATUS",
+            word,
+            "Command state and the last response's status.",
+        )
+        .field(
+            "BUSY",
+            0,
+            0,
+            Access::Ro,
+            0,
+            "a command was issued and its response has not come back",
+        )
+        .field(
+            "DONE",
+            1,
+            1,
+            Access::Ro,
+            0,
+            "the RESP_* registers and CODE hold the answer to the last GO",
+        )
+        .field("CODE", 6, 4, Access::Ro, 0, "status of the last response")
+        .values(statuses)
+    }
+
     /// Add a register at word offset `word`; add its fields to the result.
     pub fn reg(&mut self, name: &str, word: u32, doc: &str) -> &mut Register {
         self.registers.push(Register {

@@ -19,7 +19,9 @@ fn main() {
         .map_or(100_000, |v| v.parse().expect("HOST_ARBITER_BENCH_CYCLES"));
     let seed = testbench::seed_from_env("host_arbiter_bench");
     let mut r = testbench::rng(seed);
-    println!("\nhost_arbiter: all NICs saturating with 16-beat bursts, {cycles} cycles, 64-bit bus\n");
+    println!(
+        "\nhost_arbiter: all NICs saturating with 16-beat bursts, {cycles} cycles, 64-bit bus\n"
+    );
     println!("| NICs | host | W beats/cycle | share per NIC (min - max) | worst AW wait, cycles | bound | most beats to others in one wait | bound |");
     println!("|---:|---|---:|---|---:|---:|---:|---:|");
     for nics in [2u32, 4, 8] {
@@ -41,7 +43,11 @@ fn main() {
             let total: u64 = s.beats.iter().sum();
             println!(
                 "| {nics} | {} | {:.3} | {lo:.4} - {hi:.4} (1/N = {:.4}) | {} | {} | {} | {} |",
-                if stalls { "random stalls" } else { "never stalls" },
+                if stalls {
+                    "random stalls"
+                } else {
+                    "never stalls"
+                },
                 total as f64 / cycles as f64,
                 1.0 / nics as f64,
                 s.worst_wait.iter().max().unwrap(),
@@ -53,7 +59,10 @@ fn main() {
                 s.worst_others,
                 p.wait_bound_beats()
             );
-            eprintln!("  ({nics} NICs: {:.0} simulated cycles/s)", cycles as f64 / secs);
+            eprintln!(
+                "  ({nics} NICs: {:.0} simulated cycles/s)",
+                cycles as f64 / secs
+            );
         }
     }
 }

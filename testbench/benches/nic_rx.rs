@@ -53,7 +53,11 @@ fn rate(width: u32, len: usize, count: usize) -> f64 {
         let to = (s * len) as u64 % REGION;
         let want = payload(s, len);
         for (i, b) in want.iter().enumerate() {
-            assert_eq!(n.mem.get(&(DMA_BASE + to + i as u64)), Some(b), "segment {s} byte {i}");
+            assert_eq!(
+                n.mem.get(&(DMA_BASE + to + i as u64)),
+                Some(b),
+                "segment {s} byte {i}"
+            );
         }
     }
     // The last quarter only: by then the FIFOs in front of the judge are
@@ -66,7 +70,10 @@ fn rate(width: u32, len: usize, count: usize) -> f64 {
 /// (last beat in -> first AW, -> first W) for one FPDU alone.
 fn latency(width: u32, len: usize) -> (u64, u64) {
     let (mut n, stag) = setup(width);
-    n.rx.push_back((1, frames::fpdu(&Segment::write(stag, 0x100, payload(0, len)))));
+    n.rx.push_back((
+        1,
+        frames::fpdu(&Segment::write(stag, 0x100, payload(0, len))),
+    ));
     for _ in 0..(len / (width as usize / 8) + 400) {
         n.cycle();
     }

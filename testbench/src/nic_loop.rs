@@ -92,7 +92,11 @@ impl Nic {
             for (i, b) in chunk.iter().enumerate() {
                 words[i / 8] |= (*b as u64) << (8 * (i % 8));
             }
-            let keep = if chunk.len() == 64 { u64::MAX } else { (1u64 << chunk.len()) - 1 };
+            let keep = if chunk.len() == 64 {
+                u64::MAX
+            } else {
+                (1u64 << chunk.len()) - 1
+            };
             let last = self.rx_off + bb >= f.len();
             let conn = *conn;
             self.set_wide("s_axis_rx_tdata", &words);
@@ -140,7 +144,8 @@ impl Nic {
             let (addr, left) = self.aw.front_mut().expect("W before AW");
             for i in 0..bb {
                 if strb >> i & 1 == 1 {
-                    self.mem.insert(*addr + i as u64, (data[i / 8] >> (8 * (i % 8))) as u8);
+                    self.mem
+                        .insert(*addr + i as u64, (data[i / 8] >> (8 * (i % 8))) as u8);
                 }
             }
             *addr += bb as u64;
@@ -164,10 +169,16 @@ impl Nic {
             }
         }
         if self.get("m_inval_valid") == 1 {
-            self.invals.push((self.get("m_inval_stag") as u32, self.get("m_inval_conn") as u16));
+            self.invals.push((
+                self.get("m_inval_stag") as u32,
+                self.get("m_inval_conn") as u16,
+            ));
         }
         if self.get("m_miss_valid") == 1 {
-            self.misses.push((self.get("m_miss_stag") as u32, self.get("m_miss_conn") as u16));
+            self.misses.push((
+                self.get("m_miss_stag") as u32,
+                self.get("m_miss_conn") as u16,
+            ));
         }
     }
 
@@ -188,7 +199,12 @@ impl Nic {
         let st = self.conn_cmd(
             0,
             conn,
-            &[("pd", pd), ("msn_send", 1), ("msn_rreq", 1), ("msn_term", 1)],
+            &[
+                ("pd", pd),
+                ("msn_send", 1),
+                ("msn_rreq", 1),
+                ("msn_term", 1),
+            ],
         );
         assert_eq!(st, 0, "CREATE {conn}");
     }
@@ -230,7 +246,10 @@ impl Nic {
         loop {
             self.cycle();
             if self.get("stag_resp_valid") == 1 {
-                return (self.get("stag_resp_status"), self.get("stag_resp_stag") as u32);
+                return (
+                    self.get("stag_resp_status"),
+                    self.get("stag_resp_stag") as u32,
+                );
             }
         }
     }
@@ -259,4 +278,3 @@ impl Nic {
         }
     }
 }
-

@@ -70,7 +70,11 @@ fn random_traffic(nics: u32) {
     b.finish_checkers();
     assert!(b.host.idle(), "SEED={seed}: host not idle");
     for x in &b.nics {
-        assert_eq!(x.bs, per_nic as u64, "SEED={seed}: B responses at NIC {}", x.nic);
+        assert_eq!(
+            x.bs, per_nic as u64,
+            "SEED={seed}: B responses at NIC {}",
+            x.nic
+        );
     }
     let placed = b.check_memory();
     let (worst, at) = worst_others(&b.grants());
@@ -276,7 +280,11 @@ fn registers(nics: u32) {
         let addr = window * win + off;
         let write = r.gen_bool(0.5);
         let data: u32 = r.gen();
-        let strb = if r.gen_bool(0.7) { 0xf } else { r.gen_range(0..16) };
+        let strb = if r.gen_bool(0.7) {
+            0xf
+        } else {
+            r.gen_range(0..16)
+        };
         let logs: Vec<usize> = b.subs.iter().map(|s| s.log.len()).collect();
         let t = if write {
             b.axil.write_strb(addr, data as u64, strb)
@@ -292,7 +300,14 @@ fn registers(nics: u32) {
             );
         }
         let res = b.axil.take(t).unwrap();
-        assert_eq!(res.kind, if write { AxilKind::Write } else { AxilKind::Read });
+        assert_eq!(
+            res.kind,
+            if write {
+                AxilKind::Write
+            } else {
+                AxilKind::Read
+            }
+        );
         let ctx = format!(
             "SEED={seed}: access {op} ({} {addr:#x}, data {data:#x}, strb {strb:#x})",
             if write { "write" } else { "read" }
@@ -310,7 +325,10 @@ fn registers(nics: u32) {
             if !write {
                 assert_eq!(res.data, 0, "{ctx}: rdata of a DECERR");
             }
-            assert!(grown.is_empty(), "{ctx}: outside every window, but NICs {grown:?} saw it");
+            assert!(
+                grown.is_empty(),
+                "{ctx}: outside every window, but NICs {grown:?} saw it"
+            );
             continue;
         }
         hits += 1;
@@ -322,13 +340,27 @@ fn registers(nics: u32) {
             (write, off, 0),
             "{ctx}: what NIC {k} saw"
         );
-        let want_resp = if off == err_off { RESP_SLVERR } else { RESP_OKAY };
+        let want_resp = if off == err_off {
+            RESP_SLVERR
+        } else {
+            RESP_OKAY
+        };
         assert_eq!(res.resp, want_resp, "{ctx}: response");
         if write {
-            assert_eq!((seen.data, seen.strb), (data, strb), "{ctx}: data NIC {k} saw");
+            assert_eq!(
+                (seen.data, seen.strb),
+                (data, strb),
+                "{ctx}: data NIC {k} saw"
+            );
             if off != err_off {
                 let old = *model[k].get(&off).unwrap_or(&default_word(k, off));
-                let mask = (0..4).fold(0u32, |a, i| a | if strb >> i & 1 == 1 { 0xff << (8 * i) } else { 0 });
+                let mask = (0..4).fold(0u32, |a, i| {
+                    a | if strb >> i & 1 == 1 {
+                        0xff << (8 * i)
+                    } else {
+                        0
+                    }
+                });
                 model[k].insert(off, (old & !mask) | (data & mask));
             }
         } else if off != err_off {
@@ -339,7 +371,11 @@ fn registers(nics: u32) {
     // Interrupts: irq is the OR of irq_in, one cycle later.
     let mut prev = 0u64;
     for c in 0..2000 {
-        let v = if r.gen_bool(0.5) { 0 } else { r.gen_range(0..1u64 << n) & r.gen::<u64>() };
+        let v = if r.gen_bool(0.5) {
+            0
+        } else {
+            r.gen_range(0..1u64 << n) & r.gen::<u64>()
+        };
         b.m.set(b.irq_in, v);
         let cycle = b.step();
         if c > 0 {

@@ -12,9 +12,15 @@ fn write_send_and_a_bad_write() {
     let data: Vec<u8> = (0..100u32).map(|i| (i * 7 + 1) as u8).collect();
     n.rx.push_back((3, frames::fpdu(&Segment::write(stag, 0x5013, data.clone()))));
     let sdata: Vec<u8> = (0..40u32).map(|i| (i * 3 + 5) as u8).collect();
-    n.rx.push_back((3, frames::fpdu(&Segment::send(Opcode::Send, 0, 1, sdata.clone()))));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::send(Opcode::Send, 0, 1, sdata.clone())),
+    ));
     // Out of bounds: one byte past the region.
-    n.rx.push_back((3, frames::fpdu(&Segment::write(stag, 0x5000 + 4096 - 10, vec![1; 11]))));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(stag, 0x5000 + 4096 - 10, vec![1; 11])),
+    ));
     for _ in 0..2000 {
         n.cycle();
     }
@@ -51,11 +57,23 @@ fn park_install_release_in_order() {
     let (mut n, own) = setup("nic_rx_smoke_park");
     let foreign = (2u32 << 28) | (7 << 8) | 3;
     // conn 3: two Writes to the foreign STag, then one to its own region.
-    n.rx.push_back((3, frames::fpdu(&Segment::write(foreign, 0x100, vec![0xaa; 50]))));
-    n.rx.push_back((3, frames::fpdu(&Segment::write(foreign, 0x132, vec![0xbb; 30]))));
-    n.rx.push_back((3, frames::fpdu(&Segment::write(own, 0x5000, vec![0xcc; 20]))));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(foreign, 0x100, vec![0xaa; 50])),
+    ));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(foreign, 0x132, vec![0xbb; 30])),
+    ));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(own, 0x5000, vec![0xcc; 20])),
+    ));
     // conn 4 keeps flowing.
-    n.rx.push_back((4, frames::fpdu(&Segment::write(own, 0x5100, vec![0xdd; 20]))));
+    n.rx.push_back((
+        4,
+        frames::fpdu(&Segment::write(own, 0x5100, vec![0xdd; 20])),
+    ));
     for _ in 0..1000 {
         n.cycle();
     }
@@ -92,8 +110,14 @@ fn park_install_release_in_order() {
 fn park_reject_discard() {
     let (mut n, _own) = setup("nic_rx_smoke_reject");
     let foreign = (2u32 << 28) | (7 << 8) | 3;
-    n.rx.push_back((3, frames::fpdu(&Segment::write(foreign, 0x100, vec![0xaa; 50]))));
-    n.rx.push_back((3, frames::fpdu(&Segment::write(foreign, 0x132, vec![0xbb; 30]))));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(foreign, 0x100, vec![0xaa; 50])),
+    ));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::write(foreign, 0x132, vec![0xbb; 30])),
+    ));
     for _ in 0..500 {
         n.cycle();
     }
@@ -108,22 +132,37 @@ fn park_reject_discard() {
     assert_eq!(n.get("hold_count"), 0);
     assert_eq!(n.mem.len(), 0);
     assert_eq!(n.get("cnt_check_5"), 1);
-    assert_eq!(n.get("cnt_check_1"), 1, "the second one: connection in Error");
+    assert_eq!(
+        n.get("cnt_check_1"),
+        1,
+        "the second one: connection in Error"
+    );
     assert_eq!(n.tx.len(), 1);
 }
 
 #[test]
 fn send_with_invalidate_then_write_refused() {
     let (mut n, own) = setup("nic_rx_smoke_sinv");
-    n.rx.push_back((3, frames::fpdu(&Segment::send(Opcode::SendInv, own, 1, vec![0x11; 16]))));
+    n.rx.push_back((
+        3,
+        frames::fpdu(&Segment::send(Opcode::SendInv, own, 1, vec![0x11; 16])),
+    ));
     n.rx.push_back((3, frames::fpdu(&Segment::write(own, 0x5000, vec![0x22; 8]))));
     for _ in 0..1000 {
         n.cycle();
     }
     assert_eq!(n.get("cnt_placed"), 1);
-    assert_eq!(n.get("cnt_check_5"), 1, "the Write names an invalidated STag");
+    assert_eq!(
+        n.get("cnt_check_5"),
+        1,
+        "the Write names an invalidated STag"
+    );
     assert_eq!(n.mem.len(), 16);
-    assert_eq!(n.invals, vec![(own, 3)], "one invalidation event for the driver");
+    assert_eq!(
+        n.invals,
+        vec![(own, 3)],
+        "one invalidation event for the driver"
+    );
 }
 
 /// Frames both ways through the NIC into a pcap that tshark's iWARP
@@ -139,7 +178,11 @@ fn a_session_in_a_pcap_decodes_cleanly() {
         .join("session.pcap");
     let cap = Capture::create(&path).unwrap().shared();
     let mut peer = Peer::new(3).with_mulpdu(512);
-    peer.attach_capture(cap.clone(), TcpConn::numbered(3), MpaRev::V2 { ird: 16, ord: 16 });
+    peer.attach_capture(
+        cap.clone(),
+        TcpConn::numbered(3),
+        MpaRev::V2 { ird: 16, ord: 16 },
+    );
     let mut fpdus = Vec::new();
     fpdus.extend(peer.write(own, 0x5000, &[0x11; 100]));
     fpdus.extend(peer.send(&[0x22; 60]));
@@ -173,5 +216,9 @@ fn a_session_in_a_pcap_decodes_cleanly() {
         ],
         &path,
     );
-    assert_eq!(codes.trim(), "0x01\t0x01\t0x01", "tshark reads the Terminate's layer, type and code");
+    assert_eq!(
+        codes.trim(),
+        "0x01\t0x01\t0x01",
+        "tshark reads the Terminate's layer, type and code"
+    );
 }

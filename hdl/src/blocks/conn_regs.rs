@@ -201,30 +201,7 @@ is ignored (the command in flight is not disturbed) and `STATUS.GO_WHILE_BUSY` i
         ),
         ("BAD_OP", status::BAD_OP as u64, "reserved opcode 7"),
     ];
-    b.reg(
-        "STATUS",
-        GO_WORD + 1,
-        "Command state and the last response's status.",
-    )
-    .field(
-        "BUSY",
-        0,
-        0,
-        Access::Ro,
-        0,
-        "a command was issued and its response has not come back",
-    )
-    .field(
-        "DONE",
-        1,
-        1,
-        Access::Ro,
-        0,
-        "the RESP_* registers and CODE hold the answer to the last GO",
-    )
-    .field("CODE", 6, 4, Access::Ro, 0, "status of the last response")
-    .values(&statuses)
-    .field(
+    b.command_status(GO_WORD + 1, &statuses).field(
         "GO_WHILE_BUSY",
         16,
         16,

@@ -87,7 +87,12 @@ impl HostArbiterParams {
         params::check("nics", self.nics as u64)?;
         params::check("data-width", self.data_width as u64)?;
         params::check("dma-addr-bits", self.addr_bits as u64)?;
-        let bad = |what: String| Err(Error::Design(format!("host_arbiter `{}`: {what}", self.name)));
+        let bad = |what: String| {
+            Err(Error::Design(format!(
+                "host_arbiter `{}`: {what}",
+                self.name
+            )))
+        };
         if !self.max_burst.is_power_of_two() || !(2..=256).contains(&self.max_burst) {
             return bad(format!(
                 "max_burst {} must be a power of two from 2 to 256",
@@ -203,8 +208,16 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     m.param("DATA_WIDTH", dw as u64, "AXI4 data width");
     m.param("ADDR_WIDTH", ab as u64, "host address width");
     m.param("MAX_BURST", q as u64, "fairness quantum in beats");
-    m.param("QUEUE_DEPTH", p.queue_depth as u64, "granted bursts whose W data is not all taken");
-    m.param("WINDOW_BITS", wb as u64, "log2 of each NIC's register window in bytes");
+    m.param(
+        "QUEUE_DEPTH",
+        p.queue_depth as u64,
+        "granted bursts whose W data is not all taken",
+    );
+    m.param(
+        "WINDOW_BITS",
+        wb as u64,
+        "log2 of each NIC's register window in bytes",
+    );
     m.clock_and_reset();
 
     // ---- ports ----
@@ -238,7 +251,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
             .ports(&mut m, &format!("m{i}_axil"), Side::Manager)
         })
         .collect();
-    let irq_in = m.input("irq_in", p.nics, "interrupt request of NIC i in bit i (level)");
+    let irq_in = m.input(
+        "irq_in",
+        p.nics,
+        "interrupt request of NIC i in bit i (level)",
+    );
     let irq = m.output_init("irq", 1, 0, "OR of irq_in, registered");
     let wlast_error = m.output_init(
         "wlast_error",
@@ -259,14 +276,24 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         &req,
         Expr::concat(s.iter().rev().map(|b| sig(b, "awvalid"))),
     );
-    let turn = m.reg("turn_reg", sb, 0, "NIC whose turn it is (or whose turn is next)");
+    let turn = m.reg(
+        "turn_reg",
+        sb,
+        0,
+        "NIC whose turn it is (or whose turn is next)",
+    );
     let turn_active = m.reg(
         "turn_active_reg",
         1,
         0,
         "turn_reg's NIC is in a turn: used_reg counts its beats",
     );
-    let used = m.reg("used_reg", uw, 0, "beats granted in the current turn, debt included");
+    let used = m.reg(
+        "used_reg",
+        uw,
+        0,
+        "beats granted in the current turn, debt included",
+    );
     let debts: Vec<Expr> = (0..n)
         .map(|i| {
             m.reg(
@@ -278,7 +305,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         })
         .collect();
     // Requests rotated so that bit 0 is the turn's NIC.
-    let rot2 = m.signal("aw_req_rot2", 2 * p.nics, "requests twice, shifted down by turn_reg");
+    let rot2 = m.signal(
+        "aw_req_rot2",
+        2 * p.nics,
+        "requests twice, shifted down by turn_reg",
+    );
     m.assign(
         &rot2,
         Expr::concat([req.clone(), req.clone()]).shr(turn.clone()),
@@ -288,7 +319,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     for k in (0..n).rev() {
         off = Expr::mux(rot2.bit(k as u32), lit(k as u128, sb), off);
     }
-    let rr_off = m.signal("aw_rr_off", sb, "offset from turn_reg of the first requester");
+    let rr_off = m.signal(
+        "aw_rr_off",
+        sb,
+        "offset from turn_reg of the first requester",
+    );
     m.assign(&rr_off, off);
     let sum = m.signal("aw_rr_sum", sb + 1, "turn_reg + offset");
     m.assign(&sum, turn.zext(sb + 1) + rr_off.zext(sb + 1));
@@ -321,9 +356,18 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     // ---- grant queue ----
     let gq_wr = m.reg("gq_wr_ptr_reg", qb + 1, 0, "next entry to fill (grant)");
     let gq_aw = m.reg("gq_aw_ptr_reg", qb + 1, 0, "entry whose AW is on m_axi");
-    let gq_w = m.reg("gq_w_ptr_reg", qb + 1, 0, "entry whose W data is being forwarded");
+    let gq_w = m.reg(
+        "gq_w_ptr_reg",
+        qb + 1,
+        0,
+        "entry whose W data is being forwarded",
+    );
     let (_, gq_full_e) = ptr_state(&gq_wr, &gq_w, qb);
-    let gq_full = m.signal("gq_full", 1, "every entry granted and its W data not all taken");
+    let gq_full = m.signal(
+        "gq_full",
+        1,
+        "every entry granted and its W data not all taken",
+    );
     m.assign(&gq_full, gq_full_e);
     let any_req = req.red_or();
     let grant = m.signal("aw_grant", 1, "an AW is granted at this edge");
@@ -356,7 +400,12 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         field("awcache"),
         field("awprot"),
     ]);
-    let gq_mem = m.memory("gq_mem", gl.width(), p.queue_depth, "granted AWs in grant order");
+    let gq_mem = m.memory(
+        "gq_mem",
+        gl.width(),
+        p.queue_depth,
+        "granted AWs in grant order",
+    );
     m.sync("grant queue: write at grant", |b| {
         b.when(&grant, |b| {
             b.mem_write(&gq_mem, gq_wr.slice(qb - 1, 0), entry);
@@ -368,7 +417,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     let cont = m.signal("aw_cont", 1, "the winner continues its turn");
     m.assign(&cont, turn_active.land(winner.eq(&turn)));
     let debt_w_e = pick(&gsel, &debts);
-    let base = m.signal("aw_base", uw, "beats the winner's turn has had before this burst");
+    let base = m.signal(
+        "aw_base",
+        uw,
+        "beats the winner's turn has had before this burst",
+    );
     m.assign(&base, Expr::mux(&cont, used.clone(), debt_w_e.zext(uw)));
     let new_used = m.signal("aw_new_used", uw, "... and with this burst");
     m.assign(&new_used, base.clone() + w_len.zext(uw) + lit(1, uw));
@@ -380,7 +433,10 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     let max_debt = lit(q as u128 - 1, uw);
     let new_debt = m.signal("aw_new_debt", debt_w, "the winner's debt after this grant");
     let sat = m.signal("aw_over_sat", uw, "over, at most MAX_BURST - 1");
-    m.assign(&sat, Expr::mux(over.gt(&max_debt), max_debt.clone(), over.clone()));
+    m.assign(
+        &sat,
+        Expr::mux(over.gt(&max_debt), max_debt.clone(), over.clone()),
+    );
     m.assign(
         &new_debt,
         Expr::mux(&exhaust, sat.slice(debt_w - 1, 0), Expr::zero(debt_w)),
@@ -422,7 +478,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     });
 
     // ---- AW issue ----
-    let aw_head = m.signal("gq_aw_entry", gl.width(), "grant queue entry at the AW pointer");
+    let aw_head = m.signal(
+        "gq_aw_entry",
+        gl.width(),
+        "grant queue entry at the AW pointer",
+    );
     m.assign(&aw_head, gq_mem.read(gq_aw.slice(qb - 1, 0)));
     let m_awvalid = m.signal("m_awvalid", 1, "");
     m.assign(&m_awvalid, gq_aw.ne(&gq_wr));
@@ -449,7 +509,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     });
 
     // ---- W path ----
-    let w_head = m.signal("gq_w_entry", gl.width(), "grant queue entry at the W pointer");
+    let w_head = m.signal(
+        "gq_w_entry",
+        gl.width(),
+        "grant queue entry at the W pointer",
+    );
     m.assign(&w_head, gq_mem.read(gq_w.slice(qb - 1, 0)));
     let w_nic = gl.field(&w_head, "nic");
     let w_len_h = gl.field(&w_head, "len");
@@ -478,7 +542,11 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     m.assign(&w_open, w_issued.land(wq_full.lnot()));
     let wsel: Vec<Expr> = (0..n)
         .map(|i| {
-            let g = m.signal(&format!("w_sel{i}"), 1, &format!("NIC {i} owns the W entry"));
+            let g = m.signal(
+                &format!("w_sel{i}"),
+                1,
+                &format!("NIC {i} owns the W entry"),
+            );
             m.assign(&g, w_nic.eq_lit(i as u128));
             g
         })
@@ -486,7 +554,10 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     for (i, b) in s.iter().enumerate() {
         m.assign(b.sig("wready"), w_open.land(&wsel[i]));
     }
-    let wv = pick(&wsel, &s.iter().map(|b| sig(b, "wvalid")).collect::<Vec<_>>());
+    let wv = pick(
+        &wsel,
+        &s.iter().map(|b| sig(b, "wvalid")).collect::<Vec<_>>(),
+    );
     let w_fire = m.signal("w_fire", 1, "a W beat is taken from a NIC");
     m.assign(&w_fire, w_open.land(wv));
     let w_cnt = m.reg("w_cnt_reg", 8, 0, "beats of the W entry taken so far");
@@ -494,11 +565,20 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     m.assign(&w_last, w_cnt.eq(&w_len_h));
     let wl = Layout(vec![("data", dw), ("strb", bb), ("last", 1)]);
     let w_word = wl.pack(vec![
-        pick(&wsel, &s.iter().map(|b| sig(b, "wdata")).collect::<Vec<_>>()),
-        pick(&wsel, &s.iter().map(|b| sig(b, "wstrb")).collect::<Vec<_>>()),
+        pick(
+            &wsel,
+            &s.iter().map(|b| sig(b, "wdata")).collect::<Vec<_>>(),
+        ),
+        pick(
+            &wsel,
+            &s.iter().map(|b| sig(b, "wstrb")).collect::<Vec<_>>(),
+        ),
         w_last.clone(),
     ]);
-    let nic_wlast = pick(&wsel, &s.iter().map(|b| sig(b, "wlast")).collect::<Vec<_>>());
+    let nic_wlast = pick(
+        &wsel,
+        &s.iter().map(|b| sig(b, "wlast")).collect::<Vec<_>>(),
+    );
     let bad_last = m.signal("w_bad_last", 1, "the NIC's wlast disagrees with the count");
     m.assign(&bad_last, w_fire.land(nic_wlast.ne(&w_last)));
     let wq_mem = m.memory("wq_mem", wl.width(), 2, "W words on their way to m_axi");
@@ -551,9 +631,18 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         m.assign(&for_me, b_nic.eq_lit(i as u128));
         let room = m.signal(&format!("bq{i}_room"), 1, "");
         m.assign(&room, full.lnot());
-        let take = m.signal(&format!("b_take{i}"), 1, &format!("a B for NIC {i} is taken"));
+        let take = m.signal(
+            &format!("b_take{i}"),
+            1,
+            &format!("a B for NIC {i} is taken"),
+        );
         m.assign(&take, sig(&mx, "bvalid").land(&for_me).land(&room));
-        let mem = m.memory(&format!("bq{i}_mem"), bl.width(), 2, &format!("B responses for NIC {i}"));
+        let mem = m.memory(
+            &format!("bq{i}_mem"),
+            bl.width(),
+            2,
+            &format!("B responses for NIC {i}"),
+        );
         let out = m.signal(&format!("bq{i}_out"), bl.width(), "");
         m.assign(&out, mem.read(rd.bit(0)));
         let bvalid = m.signal(&format!("bq{i}_valid"), 1, "");
@@ -601,7 +690,12 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     let wr_prot = m.signal("rw_prot_reg", 3, "");
     let wr_data = m.signal("rw_data_reg", AXIL_DATA_BITS, "");
     let wr_strb = m.signal("rw_strb_reg", AXIL_DATA_BITS / 8, "");
-    let wr_busy = m.reg("rw_busy_reg", 1, 0, "the captured write is issued or answered");
+    let wr_busy = m.reg(
+        "rw_busy_reg",
+        1,
+        0,
+        "the captured write is issued or answered",
+    );
     let m_aw_pend = m.reg("rw_m_aw_reg", 1, 0, "awvalid to the NIC, until its awready");
     let m_w_pend = m.reg("rw_m_w_reg", 1, 0, "wvalid to the NIC, until its wready");
     let m_b_wait = m.reg("rw_m_b_reg", 1, 0, "bready to the NIC, until its bvalid");
@@ -633,10 +727,22 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         m.assign(b.sig("wdata"), &wr_data);
         m.assign(b.sig("wstrb"), &wr_strb);
     }
-    let m_awready = pick(&wsel_l, &ml.iter().map(|b| sig(b, "awready")).collect::<Vec<_>>());
-    let m_wready = pick(&wsel_l, &ml.iter().map(|b| sig(b, "wready")).collect::<Vec<_>>());
-    let m_bvalid = pick(&wsel_l, &ml.iter().map(|b| sig(b, "bvalid")).collect::<Vec<_>>());
-    let m_bresp = pick(&wsel_l, &ml.iter().map(|b| sig(b, "bresp")).collect::<Vec<_>>());
+    let m_awready = pick(
+        &wsel_l,
+        &ml.iter().map(|b| sig(b, "awready")).collect::<Vec<_>>(),
+    );
+    let m_wready = pick(
+        &wsel_l,
+        &ml.iter().map(|b| sig(b, "wready")).collect::<Vec<_>>(),
+    );
+    let m_bvalid = pick(
+        &wsel_l,
+        &ml.iter().map(|b| sig(b, "bvalid")).collect::<Vec<_>>(),
+    );
+    let m_bresp = pick(
+        &wsel_l,
+        &ml.iter().map(|b| sig(b, "bresp")).collect::<Vec<_>>(),
+    );
     m.sync("register write: capture, decode, issue, answer", |b| {
         b.when(sl.sig("awvalid").land(wr_aw_held.lnot()), |b| {
             b.assign(&wr_aw_held, one.clone());
@@ -664,8 +770,12 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
                 },
             );
         });
-        b.when(m_aw_pend.land(&m_awready), |b| b.assign(&m_aw_pend, zero.clone()));
-        b.when(m_w_pend.land(&m_wready), |b| b.assign(&m_w_pend, zero.clone()));
+        b.when(m_aw_pend.land(&m_awready), |b| {
+            b.assign(&m_aw_pend, zero.clone())
+        });
+        b.when(m_w_pend.land(&m_wready), |b| {
+            b.assign(&m_w_pend, zero.clone())
+        });
         b.when(m_b_wait.land(&m_bvalid), |b| {
             b.assign(&m_b_wait, zero.clone());
             b.assign(&s_bvalid, one.clone());
@@ -682,7 +792,12 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
     let rd_held = m.reg("rr_held_reg", 1, 0, "the read's address is captured");
     let rd_addr = m.signal("rr_addr_reg", lab, "");
     let rd_prot = m.signal("rr_prot_reg", 3, "");
-    let rd_busy = m.reg("rr_busy_reg", 1, 0, "the captured read is issued or answered");
+    let rd_busy = m.reg(
+        "rr_busy_reg",
+        1,
+        0,
+        "the captured read is issued or answered",
+    );
     let m_ar_pend = m.reg("rr_m_ar_reg", 1, 0, "arvalid to the NIC, until its arready");
     let m_r_wait = m.reg("rr_m_r_reg", 1, 0, "rready to the NIC, until its rvalid");
     let s_rvalid = m.reg("rr_rvalid_reg", 1, 0, "");
@@ -711,10 +826,22 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
         m.assign(b.sig("araddr"), rd_addr.slice(wb - 1, 0));
         m.assign(b.sig("arprot"), &rd_prot);
     }
-    let m_arready = pick(&rsel_l, &ml.iter().map(|b| sig(b, "arready")).collect::<Vec<_>>());
-    let m_rvalid = pick(&rsel_l, &ml.iter().map(|b| sig(b, "rvalid")).collect::<Vec<_>>());
-    let m_rdata = pick(&rsel_l, &ml.iter().map(|b| sig(b, "rdata")).collect::<Vec<_>>());
-    let m_rresp = pick(&rsel_l, &ml.iter().map(|b| sig(b, "rresp")).collect::<Vec<_>>());
+    let m_arready = pick(
+        &rsel_l,
+        &ml.iter().map(|b| sig(b, "arready")).collect::<Vec<_>>(),
+    );
+    let m_rvalid = pick(
+        &rsel_l,
+        &ml.iter().map(|b| sig(b, "rvalid")).collect::<Vec<_>>(),
+    );
+    let m_rdata = pick(
+        &rsel_l,
+        &ml.iter().map(|b| sig(b, "rdata")).collect::<Vec<_>>(),
+    );
+    let m_rresp = pick(
+        &rsel_l,
+        &ml.iter().map(|b| sig(b, "rresp")).collect::<Vec<_>>(),
+    );
     m.sync("register read: capture, decode, issue, answer", |b| {
         b.when(sl.sig("arvalid").land(rd_held.lnot()), |b| {
             b.assign(&rd_held, one.clone());
@@ -737,7 +864,9 @@ pub fn elaborate(p: &HostArbiterParams) -> Result<Rc<Module>, Error> {
                 },
             );
         });
-        b.when(m_ar_pend.land(&m_arready), |b| b.assign(&m_ar_pend, zero.clone()));
+        b.when(m_ar_pend.land(&m_arready), |b| {
+            b.assign(&m_ar_pend, zero.clone())
+        });
         b.when(m_r_wait.land(&m_rvalid), |b| {
             b.assign(&m_r_wait, zero.clone());
             b.assign(&s_rvalid, one.clone());

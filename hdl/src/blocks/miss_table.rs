@@ -60,12 +60,20 @@ pub fn elaborate(p: &MissTableParams) -> Result<Rc<Module>, Error> {
         &p.name,
         "Foreign STags with parked segments: one miss event each, install and reject",
     );
-    m.param("ENTRIES", n as u64, "STags waited on at once (--hold-stags)");
+    m.param(
+        "ENTRIES",
+        n as u64,
+        "STags waited on at once (--hold-stags)",
+    );
     let (_clk, _rst) = m.clock_and_reset();
 
     let q_stag = m.input("q_stag", 32, "STag to look for (the segment being judged)");
     let q_hit = m.output("q_hit", 1, "q_stag has an entry");
-    let q_rejected = m.output("q_rejected", 1, "... and the host rejected it: read INVALID");
+    let q_rejected = m.output(
+        "q_rejected",
+        1,
+        "... and the host rejected it: read INVALID",
+    );
     let has_free = m.output("has_free", 1, "an entry is free for alloc");
     let has_retiring = m.output(
         "has_retiring",
@@ -78,7 +86,11 @@ pub fn elaborate(p: &MissTableParams) -> Result<Rc<Module>, Error> {
         "allocate q_stag (caller checks !q_hit and has_free); raises its event",
     );
     let alloc_conn = m.input("alloc_conn", 16, "connection of the segment that missed");
-    let install = m.input("install_valid", 1, "the host installed install_stag: free its entry");
+    let install = m.input(
+        "install_valid",
+        1,
+        "the host installed install_stag: free its entry",
+    );
     let install_stag = m.input("install_stag", 32, "");
     let reject = m.input("reject_valid", 1, "the host rejected reject_stag");
     let reject_stag = m.input("reject_stag", 32, "");
@@ -88,8 +100,16 @@ pub fn elaborate(p: &MissTableParams) -> Result<Rc<Module>, Error> {
         0,
         "pulse: a reject named no entry (ignored)",
     );
-    let pass_start = m.input("pass_start", 1, "a replay pass starts: rejected entries will retire");
-    let pass_end = m.input("pass_end", 1, "the replay pass ended: free retiring entries");
+    let pass_start = m.input(
+        "pass_start",
+        1,
+        "a replay pass starts: rejected entries will retire",
+    );
+    let pass_end = m.input(
+        "pass_end",
+        1,
+        "the replay pass ended: free retiring entries",
+    );
     let ev_valid = m.output_init("m_event_valid", 1, 0, "a miss event");
     let ev_ready = m.input("m_event_ready", 1, "");
     let ev_stag = m.output("m_event_stag", 32, "");
@@ -105,7 +125,14 @@ pub fn elaborate(p: &MissTableParams) -> Result<Rc<Module>, Error> {
         .map(|i| m.signal(&format!("conn_{i}_reg"), 16, ""))
         .collect();
     let event: Vec<Expr> = (0..n)
-        .map(|i| m.reg(&format!("event_{i}_reg"), 1, 0, "event raised, not handed out"))
+        .map(|i| {
+            m.reg(
+                &format!("event_{i}_reg"),
+                1,
+                0,
+                "event raised, not handed out",
+            )
+        })
         .collect();
 
     let used = |i: usize| state[i].ne(Expr::lit(FREE, 2));
@@ -202,10 +229,7 @@ pub fn elaborate(p: &MissTableParams) -> Result<Rc<Module>, Error> {
             b.assign(&ev_stag_reg, ev_stag_next.clone());
             b.assign(&ev_conn_reg, ev_conn_next.clone());
         });
-        b.assign(
-            &reject_unknown,
-            reject.land(rej_match.red_or().lnot()),
-        );
+        b.assign(&reject_unknown, reject.land(rej_match.red_or().lnot()));
     });
     Ok(m.finish()?)
 }

@@ -170,14 +170,26 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
         &p.name,
         "Receive path of one NIC: iWARP FPDUs in, checked placement by DMA out, Terminates, hold queue",
     );
-    m.param("DATA_WIDTH", dwid as u64, "stream and DMA data width in bits");
-    m.param("MAX_PAYLOAD", p.max_payload as u64, "largest FPDU payload in bytes");
+    m.param(
+        "DATA_WIDTH",
+        dwid as u64,
+        "stream and DMA data width in bits",
+    );
+    m.param(
+        "MAX_PAYLOAD",
+        p.max_payload as u64,
+        "largest FPDU payload in bytes",
+    );
     m.param(
         "PAYLOAD_FIFO_DEPTH",
         p.payload_fifo_depth() as u64,
         "payload FIFO words (two largest payloads)",
     );
-    m.param("DESC_FIFO_DEPTH", DESC_FIFO_DEPTH as u64, "descriptors waiting");
+    m.param(
+        "DESC_FIFO_DEPTH",
+        DESC_FIFO_DEPTH as u64,
+        "descriptors waiting",
+    );
     m.param(
         "HOLD_BEATS",
         p.dispatch.hold_beats as u64,
@@ -234,7 +246,11 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
                     Dir::Input => ins.push((n, m.input(&top, sg.width, ""))),
                     Dir::Output => {
                         let o = m.output(&top, sg.width, "");
-                        let w = if std::ptr::eq(child, &term) { &w_term } else { &w_place };
+                        let w = if std::ptr::eq(child, &term) {
+                            &w_term
+                        } else {
+                            &w_place
+                        };
                         m.assign(&o, w.o(&n));
                     }
                 }
@@ -243,7 +259,14 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
     }
     // Host side: rx_dispatch's host ports keep their names.
     let host_prefixes = [
-        "nic_id", "stag_", "conn_", "m_miss_", "m_inval_", "s_reject_", "hold_", "cnt_",
+        "nic_id",
+        "stag_",
+        "conn_",
+        "m_miss_",
+        "m_inval_",
+        "s_reject_",
+        "hold_",
+        "cnt_",
     ];
     let mut disp_in = cr();
     for (sg, d) in dispatch.ports() {
@@ -284,7 +307,10 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
     // ---- rx_parse -> payload FIFO, descriptor FIFO ----
     let mut pay_in = cr();
     for f in ["tdata", "tkeep", "tvalid", "tlast"] {
-        pay_in.push(s(&format!("s_axis_{f}"), w_parse.o(&format!("m_axis_payload_{f}"))));
+        pay_in.push(s(
+            &format!("s_axis_{f}"),
+            w_parse.o(&format!("m_axis_payload_{f}")),
+        ));
     }
     pay_in.push(s("m_axis_tready", w_steer.o("s_axis_main_tready")));
     let desc_word = dl.pack(vec![
@@ -302,7 +328,10 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
     // ---- hold FIFOs ----
     let mut hdata_in = cr();
     for f in ["tdata", "tkeep", "tvalid", "tlast"] {
-        hdata_in.push(s(&format!("s_axis_{f}"), w_steer.o(&format!("m_axis_hold_{f}"))));
+        hdata_in.push(s(
+            &format!("s_axis_{f}"),
+            w_steer.o(&format!("m_axis_hold_{f}")),
+        ));
     }
     hdata_in.push(s("m_axis_tready", w_steer.o("s_axis_hold_tready")));
     let mut hdesc_in = cr();
@@ -337,8 +366,14 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
         steer_in.push(s(f, w_disp.o(from)));
     }
     for f in ["tdata", "tkeep", "tvalid", "tlast"] {
-        steer_in.push(s(&format!("s_axis_main_{f}"), w_pay.o(&format!("m_axis_{f}"))));
-        steer_in.push(s(&format!("s_axis_hold_{f}"), w_hdata.o(&format!("m_axis_{f}"))));
+        steer_in.push(s(
+            &format!("s_axis_main_{f}"),
+            w_pay.o(&format!("m_axis_{f}")),
+        ));
+        steer_in.push(s(
+            &format!("s_axis_hold_{f}"),
+            w_hdata.o(&format!("m_axis_{f}")),
+        ));
     }
     steer_in.push(s("m_axis_place_tready", w_place.o("s_axis_data_tready")));
     steer_in.push(s("m_axis_hold_tready", w_hdata.o("s_axis_tready")));
@@ -354,7 +389,10 @@ pub fn elaborate(p: &NicRxParams) -> Result<Rc<Module>, Error> {
         place_in.push(s(f, w_disp.o(from)));
     }
     for f in ["tdata", "tkeep", "tvalid", "tlast"] {
-        place_in.push(s(&format!("s_axis_data_{f}"), w_steer.o(&format!("m_axis_place_{f}"))));
+        place_in.push(s(
+            &format!("s_axis_data_{f}"),
+            w_steer.o(&format!("m_axis_place_{f}")),
+        ));
     }
     // ---- term_tx ----
     for (sg, d) in term.ports() {

@@ -48,12 +48,21 @@ pub fn desc_layout() -> Layout {
 pub const COUNTERS: &[(&str, &str)] = &[
     ("placed", "segments placed"),
     ("placed_bytes", "payload bytes placed"),
-    ("delivered", "good Read Requests and peer Terminates handed on"),
-    ("parked", "segments that entered the hold queue from the wire"),
+    (
+        "delivered",
+        "good Read Requests and peer Terminates handed on",
+    ),
+    (
+        "parked",
+        "segments that entered the hold queue from the wire",
+    ),
     ("miss_events", "miss events raised"),
     ("reject_unknown", "rejects naming no waited-on STag"),
     ("terminates", "Terminates sent"),
-    ("dma_errors", "placements with a write response other than OKAY"),
+    (
+        "dma_errors",
+        "placements with a write response other than OKAY",
+    ),
 ];
 /// Checks of SPEC's table (`cnt_check_1` .. `cnt_check_<CHECKS>`).
 pub const CHECKS: u32 = 11;
@@ -145,9 +154,21 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         &p.name,
         "Judges each received segment (lookups + SPEC's checks) and acts on the verdict",
     );
-    m.param("DATA_WIDTH", p.data_width as u64, "payload stream width in bits");
-    m.param("HOLD_SEGMENTS", p.hold_segments as u64, "segments the hold queue parks");
-    m.param("HOLD_BEATS", p.hold_beats as u64, "hold data capacity in bus beats");
+    m.param(
+        "DATA_WIDTH",
+        p.data_width as u64,
+        "payload stream width in bits",
+    );
+    m.param(
+        "HOLD_SEGMENTS",
+        p.hold_segments as u64,
+        "segments the hold queue parks",
+    );
+    m.param(
+        "HOLD_BEATS",
+        p.hold_beats as u64,
+        "hold data capacity in bus beats",
+    );
     let (clk, rst) = m.clock_and_reset();
     let nic_id = m.input("nic_id", p.table.nic_id_bits, "this NIC's id (a strap)");
 
@@ -206,8 +227,16 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         "invalidation event: the peer's Send with Invalidate invalidated a STag here",
     );
     let iv_ready = m.input("m_inval_ready", 1, "");
-    let iv_stag = m.output("m_inval_stag", 32, "the STag (own or migrated): remove every copy");
-    let iv_conn = m.output("m_inval_conn", 16, "the connection whose Send invalidated it");
+    let iv_stag = m.output(
+        "m_inval_stag",
+        32,
+        "the STag (own or migrated): remove every copy",
+    );
+    let iv_conn = m.output(
+        "m_inval_conn",
+        16,
+        "the connection whose Send invalidated it",
+    );
     let rj_valid = m.input("s_reject_valid", 1, "the host rejects a foreign STag");
     let rj_ready = m.output("s_reject_ready", 1, "");
     let rj_stag = m.input("s_reject_stag", 32, "");
@@ -244,18 +273,43 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
 
     // Hold bookkeeping.
     let hold_segs = m.reg("hold_segs_reg", hs_bits, 0, "segments parked");
-    let hold_res = m.reg("hold_beats_reg", hb_bits, 0, "data beats reserved by parked segments");
+    let hold_res = m.reg(
+        "hold_beats_reg",
+        hb_bits,
+        0,
+        "data beats reserved by parked segments",
+    );
     let pass_active = m.reg("pass_active_reg", 1, 0, "a replay pass is running");
-    let pass_left = m.reg("pass_left_reg", hs_bits, 0, "hold segments still to take in this pass");
-    let replay_req = m.reg("replay_req_reg", 1, 0, "an install or reject since the last pass start");
+    let pass_left = m.reg(
+        "pass_left_reg",
+        hs_bits,
+        0,
+        "hold segments still to take in this pass",
+    );
+    let replay_req = m.reg(
+        "replay_req_reg",
+        1,
+        0,
+        "an install or reject since the last pass start",
+    );
     let orphan = m.reg(
         "orphan_reg",
         1,
         0,
         "this pass re-parked a segment that found no free miss entry",
     );
-    let hold_full = m.reg("hold_full_reg", 1, 0, "a segment waits for room in the hold queue");
-    let parked_any = m.reg("parked_any_reg", ncon, 0, "per connection: has parked segments");
+    let hold_full = m.reg(
+        "hold_full_reg",
+        1,
+        0,
+        "a segment waits for room in the hold queue",
+    );
+    let parked_any = m.reg(
+        "parked_any_reg",
+        ncon,
+        0,
+        "per connection: has parked segments",
+    );
     let blocked = m.reg(
         "pass_blocked_reg",
         ncon,
@@ -292,7 +346,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     let start_pass = m.signal("start_pass", 1, "IDLE starts a pass this cycle");
     let take_hold = m.signal("take_hold", 1, "IDLE takes the hold queue's head");
     let take_main = m.signal("take_main", 1, "IDLE takes the descriptor FIFO's head");
-    m.assign(&pass_done, is(S_IDLE).land(&pass_active).land(pass_left.eq_lit(0)));
+    m.assign(
+        &pass_done,
+        is(S_IDLE).land(&pass_active).land(pass_left.eq_lit(0)),
+    );
     m.assign(
         &take_hold,
         is(S_IDLE)
@@ -312,7 +369,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             .land(&d_valid),
     );
     let sel_data = m.signal("sel_data", dw, "the descriptor IDLE takes");
-    m.assign(&sel_data, Expr::mux(&take_hold, h_data.clone(), d_data.clone()));
+    m.assign(
+        &sel_data,
+        Expr::mux(&take_hold, h_data.clone(), d_data.clone()),
+    );
     let sel_conn = dl.field(&sel_data, "conn");
     let sel_behind = m.signal("sel_behind", 1, "the selected segment parks unjudged");
     let bit_of = |v: &Expr, idx: Expr| -> Expr {
@@ -442,7 +502,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         .map(|(n, w)| m.signal(&format!("v_{n}"), *w, "verdict (stable while judged)"))
         .collect();
     let vf = |name: &str| -> Expr {
-        let i = v_out.iter().position(|(n, _)| *n == name).expect("verdict field");
+        let i = v_out
+            .iter()
+            .position(|(n, _)| *n == name)
+            .expect("verdict field");
         v[i].clone()
     };
     let v_action = vf("action");
@@ -450,10 +513,7 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
 
     // ---- act ----
     let act_park = m.signal("act_park", 1, "the segment goes into the hold queue");
-    m.assign(
-        &act_park,
-        cur_behind.lor(v_action.eq_lit(action::PARK)),
-    );
+    m.assign(&act_park, cur_behind.lor(v_action.eq_lit(action::PARK)));
     let needs_entry = m.signal(
         "needs_miss_entry",
         1,
@@ -469,10 +529,17 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         0,
         "an INSTALL was answered since this segment's lookup",
     );
-    let stale_park = m.signal("stale_park", 1, "a PARK verdict that may predate an install");
+    let stale_park = m.signal(
+        "stale_park",
+        1,
+        "a PARK verdict that may predate an install",
+    );
     m.assign(
         &stale_park,
-        cur_behind.lnot().land(v_action.eq_lit(action::PARK)).land(&stale),
+        cur_behind
+            .lnot()
+            .land(v_action.eq_lit(action::PARK))
+            .land(&stale),
     );
     m.assign(
         &needs_entry,
@@ -484,7 +551,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     );
     let beats_ext = cur_beats.zext(hb_bits.max(beat_bits) + 1);
     let res_ext = hold_res.zext(hb_bits.max(beat_bits) + 1);
-    let room = m.signal("hold_room", 1, "room to park the current segment from the wire");
+    let room = m.signal(
+        "hold_room",
+        1,
+        "room to park the current segment from the wire",
+    );
     m.assign(
         &room,
         hold_segs
@@ -496,21 +567,28 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             .land(needs_entry.lnot().lor(&mt_free)),
     );
     let is_term = m.signal("act_terminate", 1, "");
-    m.assign(&is_term, cur_behind.lnot().land(v_action.eq_lit(action::TERMINATE)));
+    m.assign(
+        &is_term,
+        cur_behind.lnot().land(v_action.eq_lit(action::TERMINATE)),
+    );
     let want_cap = m.signal(
         "want_capture",
         1,
         "an erroneous Read Request with payload: capture it for R",
     );
-    m.assign(&want_cap, is_term.land(vf("term_with_rreq")).land(&has_data));
+    m.assign(
+        &want_cap,
+        is_term.land(vf("term_with_rreq")).land(&has_data),
+    );
     // Everything the action needs must be ready at once.
     let route_ok = has_data.lnot().lor(&rt_ready);
     // ACT, or the cycle the verdict appears (no wait state for it).
-    let acting = m.signal("acting", 1, "the segment's verdict is known: act if all is ready");
-    m.assign(
-        &acting,
-        is(S_ACT).lor(is(S_WAIT_VERDICT).land(&v_valid)),
+    let acting = m.signal(
+        "acting",
+        1,
+        "the segment's verdict is known: act if all is ready",
     );
+    m.assign(&acting, is(S_ACT).lor(is(S_WAIT_VERDICT).land(&v_valid)));
     let go_park = m.signal("go_park", 1, "park now");
     let go_other = m.signal("go_other", 1, "place / discard now");
     let abandon = m.signal(
@@ -556,7 +634,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     m.assign(&pl_valid, &go_other);
     m.assign(
         &pl_addr,
-        Expr::mux(v_action.eq_lit(action::PLACE), vf("place_addr"), Expr::zero(ab)),
+        Expr::mux(
+            v_action.eq_lit(action::PLACE),
+            vf("place_addr"),
+            Expr::zero(ab),
+        ),
     );
     m.assign(&pl_len, cur_count.slice(rx_place::LEN_BITS - 1, 0));
     m.assign(&pl_drop, v_action.ne(Expr::lit(action::PLACE, 3)));
@@ -582,12 +664,20 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     m.assign(&t_rreq_valid, vf("term_with_rreq"));
     m.assign(
         &t_rreq,
-        Expr::mux(&is(S_CAPTURE), cap_data.clone(), Expr::zero(8 * CAPTURE_BYTES)),
+        Expr::mux(
+            &is(S_CAPTURE),
+            cap_data.clone(),
+            Expr::zero(8 * CAPTURE_BYTES),
+        ),
     );
 
     // conn_table update: judged segments leaving the judge.
     let up_valid = m.signal("up_valid", 1, "");
-    m.assign(&up_valid, go.land(cur_behind.lnot()).land(v_action.ne(Expr::lit(action::PARK, 3))));
+    m.assign(
+        &up_valid,
+        go.land(cur_behind.lnot())
+            .land(v_action.ne(Expr::lit(action::PARK, 3))),
+    );
     let miss_alloc = m.signal("miss_alloc", 1, "");
     m.assign(&miss_alloc, go_park.land(&needs_entry).land(&mt_free));
 
@@ -619,7 +709,9 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     let int_accept = inv_cmd.land(&tb_cmd_ready);
     let host_resp_take = tb_resp_valid.land(owner_int.lnot()).land(&host_resp_ready);
     // The pipeline's INVALIDATE response is taken once its event has room.
-    let int_resp_take = tb_resp_valid.land(&owner_int).land(iv_valid.lnot().lor(&iv_ready));
+    let int_resp_take = tb_resp_valid
+        .land(&owner_int)
+        .land(iv_valid.lnot().lor(&iv_ready));
     let install_done = m.signal("install_done", 1, "the host took an INSTALL's response");
     m.assign(&install_done, host_resp_take.land(&host_install));
 
@@ -628,11 +720,17 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         ("rst".into(), rst.clone()),
         ("nic_id".into(), nic_id.clone()),
         ("lookup_valid".into(), lookup_go.clone()),
-        ("lookup_stag".into(), sel_data.slice(COUNT_BITS + 127, COUNT_BITS + 96)),
+        (
+            "lookup_stag".into(),
+            sel_data.slice(COUNT_BITS + 127, COUNT_BITS + 96),
+        ),
         ("lookup_resp_valid".into(), lk_valid.clone()),
         ("lookup_resp_stag".into(), lk_stag_unused.clone()),
         ("lookup_resp_status".into(), lk_status.clone()),
-        ("cmd_valid".into(), Expr::mux(&inv_cmd, Expr::lit(1, 1), host_cmd_valid.clone())),
+        (
+            "cmd_valid".into(),
+            Expr::mux(&inv_cmd, Expr::lit(1, 1), host_cmd_valid.clone()),
+        ),
         ("cmd_ready".into(), tb_cmd_ready.clone()),
         ("resp_valid".into(), tb_resp_valid.clone()),
         (
@@ -659,7 +757,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         let e = match name.as_str() {
             "cmd_op" => {
                 m.assign(&host_op, &host);
-                Expr::mux(&inv_cmd, Expr::lit(stag_table::op::INVALIDATE, 3), host_op.clone())
+                Expr::mux(
+                    &inv_cmd,
+                    Expr::lit(stag_table::op::INVALIDATE, 3),
+                    host_op.clone(),
+                )
             }
             "cmd_stag" => Expr::mux(&inv_cmd, inv_stag.clone(), host.clone()),
             "resp_stag" => {
@@ -797,7 +899,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
         b.when(&take, |b| {
             b.assign(
                 &state,
-                Expr::mux(&sel_behind, Expr::lit(S_ACT, STATE_BITS), Expr::lit(S_LOOKUP, STATE_BITS)),
+                Expr::mux(
+                    &sel_behind,
+                    Expr::lit(S_ACT, STATE_BITS),
+                    Expr::lit(S_LOOKUP, STATE_BITS),
+                ),
             );
         });
         // Both answers in (or arriving at this edge): the checks start next cycle.
@@ -841,7 +947,10 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             // Hold bookkeeping.
             b.when(go_park.land(cur_hold.lnot()), |b| {
                 b.assign(&hold_segs, hold_segs.inc());
-                b.assign(&hold_res, hold_res.clone() + cur_beats.zext(hb_bits.max(beat_bits)).slice(hb_bits - 1, 0));
+                b.assign(
+                    &hold_res,
+                    hold_res.clone() + cur_beats.zext(hb_bits.max(beat_bits)).slice(hb_bits - 1, 0),
+                );
                 b.assign(&parked_any, parked_any.clone() | cur_bit.clone());
                 b.mem_write(
                     &park_cnt_mem,
@@ -861,14 +970,19 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             });
             b.when(go_other.land(&cur_hold), |b| {
                 b.assign(&hold_segs, hold_segs.dec());
-                b.assign(&hold_res, hold_res.clone() - cur_beats.zext(hb_bits.max(beat_bits)).slice(hb_bits - 1, 0));
+                b.assign(
+                    &hold_res,
+                    hold_res.clone() - cur_beats.zext(hb_bits.max(beat_bits)).slice(hb_bits - 1, 0),
+                );
                 b.mem_write(&park_cnt_mem, cur_idx.clone(), park_cnt.dec());
                 b.when(last_parked.clone(), |b| {
                     b.assign(&parked_any, parked_any.clone() & !cur_bit.clone());
                 });
             });
         });
-        b.when(&cap_term, |b| b.assign(&state, Expr::lit(S_IDLE, STATE_BITS)));
+        b.when(&cap_term, |b| {
+            b.assign(&state, Expr::lit(S_IDLE, STATE_BITS))
+        });
         b.when(
             is(S_INV_DONE).land(&dn_valid).land(dn_tag.eq(&inv_tag)),
             |b| b.assign(&state, Expr::lit(S_INV_CMD, STATE_BITS)),
@@ -900,12 +1014,18 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
     m.assign(&o_hold_full, &hold_full);
     m.assign(&o_hold_count, &hold_segs);
     let inc_when: Vec<(Expr, Expr)> = vec![
-        (go_other.land(v_action.eq_lit(action::PLACE)), Expr::lit(1, 32)),
+        (
+            go_other.land(v_action.eq_lit(action::PLACE)),
+            Expr::lit(1, 32),
+        ),
         (
             go_other.land(v_action.eq_lit(action::PLACE)),
             vf("place_len").zext(32),
         ),
-        (go_other.land(v_action.eq_lit(action::DELIVER)), Expr::lit(1, 32)),
+        (
+            go_other.land(v_action.eq_lit(action::DELIVER)),
+            Expr::lit(1, 32),
+        ),
         (go_park.land(cur_hold.lnot()), Expr::lit(1, 32)),
         (miss_alloc.clone(), Expr::lit(1, 32)),
         (rj_unknown.clone(), Expr::lit(1, 32)),
@@ -932,7 +1052,11 @@ pub fn elaborate(p: &RxDispatchParams) -> Result<Rc<Module>, Error> {
             &format!("segments discarded by check {k}"),
         );
         m.assign(&o, &r);
-        counters.push((r, discard.land(v_reason.eq_lit(k as u128)), Expr::lit(1, 32)));
+        counters.push((
+            r,
+            discard.land(v_reason.eq_lit(k as u128)),
+            Expr::lit(1, 32),
+        ));
     }
     m.sync("counters (wrap)", |b| {
         for (r, when, by) in &counters {

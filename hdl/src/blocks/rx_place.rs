@@ -27,7 +27,7 @@
 use std::rc::Rc;
 
 use crate::iface::{AxiSpec, AxisSpec, Side};
-use crate::ir::{Layout, clog2, Expr, Module, ModuleBuilder};
+use crate::ir::{clog2, Expr, Layout, Module, ModuleBuilder};
 use crate::params::{self, Params};
 use crate::Error;
 

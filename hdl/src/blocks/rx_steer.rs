@@ -63,7 +63,11 @@ pub fn elaborate(p: &RxSteerParams) -> Result<Rc<Module>, Error> {
     let r_valid = m.input("s_route_valid", 1, "a route, one per segment with payload");
     let r_ready = m.output("s_route_ready", 1, "");
     let r_src_hold = m.input("s_route_src_hold", 1, "0: payload FIFO, 1: hold data FIFO");
-    let r_dst_hold = m.input("s_route_dst_hold", 1, "0: rx_place, 1: hold data FIFO (park)");
+    let r_dst_hold = m.input(
+        "s_route_dst_hold",
+        1,
+        "0: rx_place, 1: hold data FIFO (park)",
+    );
     let r_capture = m.input("s_route_capture", 1, "capture the first 28 bytes");
     let spec = AxisSpec {
         data_width: w,
@@ -109,7 +113,11 @@ pub fn elaborate(p: &RxSteerParams) -> Result<Rc<Module>, Error> {
     let head = m.signal("route_head", 3, "the route being executed");
     m.assign(&head, q.read(rd.slice(qb - 1, 0)));
     let (src_hold, dst_hold, capture) = (head.bit(0), head.bit(1), head.bit(2));
-    let active = m.signal("route_active", 1, "a route is queued and no capture is held");
+    let active = m.signal(
+        "route_active",
+        1,
+        "a route is queued and no capture is held",
+    );
     m.assign(&active, wr.ne(&rd).land(cap_valid.lnot()));
 
     // ---- data path ----
@@ -139,12 +147,18 @@ pub fn elaborate(p: &RxSteerParams) -> Result<Rc<Module>, Error> {
         m_place.sig("tvalid"),
         active.land(dst_hold.lnot()).land(&src_valid),
     );
-    m.assign(m_hold.sig("tvalid"), active.land(&dst_hold).land(&src_valid));
+    m.assign(
+        m_hold.sig("tvalid"),
+        active.land(&dst_hold).land(&src_valid),
+    );
     m.assign(
         s_main.sig("tready"),
         active.land(src_hold.lnot()).land(&dst_ready),
     );
-    m.assign(s_hold.sig("tready"), active.land(&src_hold).land(&dst_ready));
+    m.assign(
+        s_hold.sig("tready"),
+        active.land(&src_hold).land(&dst_ready),
+    );
     let fire = m.signal("beat_fire", 1, "a beat moves this cycle");
     m.assign(&fire, active.land(&src_valid).land(&dst_ready));
 
@@ -161,9 +175,12 @@ pub fn elaborate(p: &RxSteerParams) -> Result<Rc<Module>, Error> {
     m.sync("route pop, beat count and capture", |b| {
         b.when(&cap_ready, |b| b.assign(&cap_valid, Expr::lit(0, 1)));
         b.when(&fire, |b| {
-            b.when(beat_idx.lt(Expr::lit(cap_beats as u128, beat_idx_bits)), |b| {
-                b.assign(&beat_idx, beat_idx.inc());
-            });
+            b.when(
+                beat_idx.lt(Expr::lit(cap_beats as u128, beat_idx_bits)),
+                |b| {
+                    b.assign(&beat_idx, beat_idx.inc());
+                },
+            );
             b.when(&capture, |b| {
                 b.when(beat_idx.eq_lit(0), |b| {
                     b.assign(&cap, Expr::zero(8 * CAPTURE_BYTES));
@@ -176,11 +193,7 @@ pub fn elaborate(p: &RxSteerParams) -> Result<Rc<Module>, Error> {
                     let mut kept = Vec::new();
                     for k in 0..nbytes {
                         kept.push(
-                            beat_keep
-                                .bit(k)
-                                .repl(8)
-                                .clone()
-                                & beat_data.slice(8 * k + 7, 8 * k),
+                            beat_keep.bit(k).repl(8).clone() & beat_data.slice(8 * k + 7, 8 * k),
                         );
                     }
                     let bytes = Expr::concat(kept.into_iter().rev());

@@ -283,45 +283,23 @@ and `STATUS.GO_WHILE_BUSY` is set.",
         ),
         ("BAD_OP", status::BAD_OP as u64, "reserved opcode"),
     ];
-    b.reg(
-        "STATUS",
-        GO_WORD + 1,
-        "Command state and the last response's status.",
-    )
-    .field(
-        "BUSY",
-        0,
-        0,
-        Access::Ro,
-        0,
-        "a command was issued and its response has not come back",
-    )
-    .field(
-        "DONE",
-        1,
-        1,
-        Access::Ro,
-        0,
-        "the RESP_* registers and CODE hold the answer to the last GO",
-    )
-    .field("CODE", 6, 4, Access::Ro, 0, "status of the last response")
-    .values(&statuses)
-    .field(
-        "EVICTED",
-        8,
-        8,
-        Access::Ro,
-        0,
-        "the last response was an INSTALL that evicted the LRU foreign entry",
-    )
-    .field(
-        "GO_WHILE_BUSY",
-        16,
-        16,
-        Access::W1c,
-        0,
-        "a GO was written while BUSY was 1 and ignored (misuse)",
-    );
+    b.command_status(GO_WORD + 1, &statuses)
+        .field(
+            "EVICTED",
+            8,
+            8,
+            Access::Ro,
+            0,
+            "the last response was an INSTALL that evicted the LRU foreign entry",
+        )
+        .field(
+            "GO_WHILE_BUSY",
+            16,
+            16,
+            Access::W1c,
+            0,
+            "a GO was written while BUSY was 1 and ignored (misuse)",
+        );
     b.reg(
         "EVICTIONS",
         GO_WORD + 2,

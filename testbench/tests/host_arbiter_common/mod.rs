@@ -242,11 +242,18 @@ impl NicMaster {
     }
 
     pub fn idle(&self) -> bool {
-        self.todo.is_empty() && self.aw_hold.is_none() && self.w_list.is_empty() && self.out_b.is_empty()
+        self.todo.is_empty()
+            && self.aw_hold.is_none()
+            && self.w_list.is_empty()
+            && self.out_b.is_empty()
     }
 
     pub fn drive(&mut self, m: &mut Model) {
-        let (aw_p, w_p, b_p) = (self.aw_pause.next(), self.w_pause.next(), self.b_pause.next());
+        let (aw_p, w_p, b_p) = (
+            self.aw_pause.next(),
+            self.w_pause.next(),
+            self.b_pause.next(),
+        );
         let p = &self.p;
         if self.aw_hold.is_none() && !aw_p && self.open < self.max_open {
             if let Some(b) = self.todo.pop_front() {
@@ -465,7 +472,9 @@ impl AxilSub {
                 self.b = Some(sim::axi::RESP_SLVERR);
             } else {
                 let old = *self.mem.get(&off).unwrap_or(&default_word(self.nic, off));
-                let mask = (0..4).fold(0u32, |acc, i| acc | if s >> i & 1 == 1 { 0xff << (8 * i) } else { 0 });
+                let mask = (0..4).fold(0u32, |acc, i| {
+                    acc | if s >> i & 1 == 1 { 0xff << (8 * i) } else { 0 }
+                });
                 self.mem.insert(off, (old & !mask) | (d & mask));
                 self.b = Some(RESP_OKAY);
             }
@@ -489,7 +498,10 @@ impl AxilSub {
             self.r = Some(if off == err {
                 (0, sim::axi::RESP_SLVERR)
             } else {
-                (*self.mem.get(&off).unwrap_or(&default_word(self.nic, off)), RESP_OKAY)
+                (
+                    *self.mem.get(&off).unwrap_or(&default_word(self.nic, off)),
+                    RESP_OKAY,
+                )
             });
         }
         if self.r_hold && m.get(p["rready"]) == 1 {
@@ -565,8 +577,7 @@ impl Bench {
         design
             .add(&elaborate(p).unwrap_or_else(|e| panic!("elaborate: {e}")))
             .unwrap();
-        let mut m =
-            testbench::dut::load(&design, &p.name, test).unwrap_or_else(|e| panic!("{e}"));
+        let mut m = testbench::dut::load(&design, &p.name, test).unwrap_or_else(|e| panic!("{e}"));
         let rst = m.port("rst").unwrap();
         m.set(rst, 1);
         m.step_n(2);
@@ -662,8 +673,7 @@ impl Bench {
         bfms.extend(self.subs.iter_mut().map(|x| x as &mut dyn Bfm));
         bfms.extend(self.chk_sub.iter_mut().map(|x| x as &mut dyn Bfm));
         let seed = self.seed;
-        let cycle =
-            step_all(&mut self.m, &mut bfms).unwrap_or_else(|e| panic!("SEED={seed}: {e}"));
+        let cycle = step_all(&mut self.m, &mut bfms).unwrap_or_else(|e| panic!("SEED={seed}: {e}"));
         let (wv, wr, wl) = self.m_w;
         if self.m.get(wv) == 1 && self.m.get(wr) == 1 {
             assert!(
@@ -679,7 +689,13 @@ impl Bench {
             self.m_aws += 1;
             let map = self.bursts.borrow();
             let b = &map[&g("awaddr")];
-            let got = [g("awsize"), g("awburst"), g("awlock"), g("awcache"), g("awprot")];
+            let got = [
+                g("awsize"),
+                g("awburst"),
+                g("awlock"),
+                g("awcache"),
+                g("awprot"),
+            ];
             let want = [self.bb.trailing_zeros() as u64, 1, 0, b.cache, b.prot];
             assert_eq!(
                 got, want,
@@ -761,7 +777,11 @@ impl Bench {
                         b.data[i]
                     );
                 } else {
-                    assert!(rec.is_none(), "{}: not strobed (or errored) but written: {rec:?}", ctx());
+                    assert!(
+                        rec.is_none(),
+                        "{}: not strobed (or errored) but written: {rec:?}",
+                        ctx()
+                    );
                 }
             }
         }
