@@ -816,7 +816,7 @@ fn conn_go_while_busy_is_ignored_and_flagged() {
         .map(|(n, p)| (n.to_string(), p))
         .collect::<Vec<_>>()
     {
-        if n.starts_with("resp_") {
+        if n.starts_with("resp_") && p.is_input {
             m.set(p, 0);
         }
     }
