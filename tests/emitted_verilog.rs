@@ -16,6 +16,19 @@ fn default_design_passes_every_tool() {
     }
 }
 
+/// Every parameter at the low end of its range: one-entry tables and
+/// one-bit fields are where a block indexes a scalar (`x[0]`) or declares
+/// a zero-width vector. Found by CI at --hold-stags 1.
+#[test]
+fn smallest_parameters_pass_every_tool() {
+    let values: Vec<(&str, u64)> = PARAMS.iter().map(|s| (s.name, s.min)).collect();
+    let params = Params::new(values).expect("the minimum of every range is a valid set");
+    let design = hdl::design::standard(&params).unwrap();
+    if let Err(e) = common::check_design(&design, "smallest") {
+        panic!("smallest parameters ({params}):\n{e}");
+    }
+}
+
 /// A random value of `spec` inside its range.
 fn random_value(rng: &mut impl Rng, spec: &hdl::params::ParamSpec) -> u64 {
     if spec.pow2 {

@@ -218,6 +218,12 @@ impl Expr {
 
     /// Bits `hi` down to `lo`, inclusive.
     pub fn slice(&self, hi: u32, lo: u32) -> Expr {
+        // The whole of a value is the value: a 1-bit signal is declared
+        // without a range and cannot be indexed (`x[0]`), which a block with
+        // one entry (e.g. --hold-stags 1) would otherwise emit.
+        if lo == 0 && hi + 1 == self.width() {
+            return self.clone();
+        }
         // A slice of a slice of a signal is one slice of the signal (Verilog
         // can only slice a name); bounds are still checked by finish().
         if let E::Slice { e, hi: h0, lo: l0 } = self.node() {
