@@ -646,6 +646,14 @@
 #define STAG_HANDOFF_EVENTS_REJECT_STAG_MASK 0xffffffffu
 #define STAG_HANDOFF_EVENTS_REJECT_STAG_RESET 0x0u
 
+/* MODE: How this NIC's miss events are resolved: by the driver (the claims' path) or by the host-bus arbiter's direct resolver (no CPU). */
+#define STAG_HANDOFF_EVENTS_MODE_OFFSET 0x028u
+#define STAG_HANDOFF_EVENTS_MODE_RESET 0x00000000u
+#define STAG_HANDOFF_EVENTS_MODE_DIRECT_SHIFT 0
+#define STAG_HANDOFF_EVENTS_MODE_DIRECT_WIDTH 1
+#define STAG_HANDOFF_EVENTS_MODE_DIRECT_MASK 0x00000001u
+#define STAG_HANDOFF_EVENTS_MODE_DIRECT_RESET 0x0u
+
 /* Block COUNTERS (module counter_regs) */
 #define STAG_HANDOFF_COUNTERS_BASE 0x0300u
 #define STAG_HANDOFF_COUNTERS_SIZE 0x80u

@@ -171,5 +171,8 @@ pub fn standard(params: &Params) -> Result<Design, Error> {
     d.add(&crate::blocks::nic::elaborate(
         &crate::blocks::nic::NicParams::from_params(params),
     )?)?;
+    d.add(&crate::blocks::system::elaborate(
+        &crate::blocks::system::SystemParams::from_params(params),
+    )?)?;
     Ok(d)
 }

@@ -715,6 +715,14 @@ pub mod events {
     pub const REJECT_STAG_MASK: u32 = 0xffff_ffff;
     pub const REJECT_STAG_RESET: u32 = 0x0;
 
+    /// `MODE`: How this NIC's miss events are resolved: by the driver (the claims' path) or by the host-bus arbiter's direct resolver (no CPU).
+    pub const MODE_OFFSET: u64 = 0x28;
+    pub const MODE_RESET: u32 = 0x0000_0000;
+    pub const MODE_DIRECT_SHIFT: u32 = 0;
+    pub const MODE_DIRECT_WIDTH: u32 = 1;
+    pub const MODE_DIRECT_MASK: u32 = 0x0000_0001;
+    pub const MODE_DIRECT_RESET: u32 = 0x0;
+
     /// Every register: (name, byte offset), by offset.
     pub const REGISTERS: &[(&str, u64)] = &[
         ("EVENT_KIND", EVENT_KIND_OFFSET),
@@ -727,6 +735,7 @@ pub mod events {
         ("IRQ_ENABLE", IRQ_ENABLE_OFFSET),
         ("CYCLE", CYCLE_OFFSET),
         ("REJECT", REJECT_OFFSET),
+        ("MODE", MODE_OFFSET),
     ];
 }
 

@@ -11,6 +11,12 @@
 //! `irq` = queue not empty AND `IRQ_ENABLE.EN`. Writing a STag to `REJECT`
 //! offers it on `m_reject_*` (to `nic_rx`'s `s_reject_*`, always ready).
 //!
+//! Direct mode (`MODE.DIRECT`, docs/system.md): each miss event is also
+//! offered on `m_direct_miss_*` to the system's direct resolver and taken
+//! only when both the queue and the resolver take it; the resolver's
+//! rejects (`s_direct_reject_*`) share `m_reject_*` with `REJECT`, which
+//! goes first.
+//!
 //! The FIFO: the head in a register (what `EVENT_*` read), the rest in a
 //! memory read through a register (block RAM), refilled at the edge of a
 //! pop, so a read right after a `POP` sees the next event.
@@ -173,6 +179,23 @@ marked rejected, its parked segments are judged again and discarded (DDP Termina
 STag; counted in the COUNTERS block), and a STag with no entry is counted in \
 `CNT_REJECT_UNKNOWN`. Reads return 0.",
     );
+    b.reg(
+        "MODE",
+        10,
+        "How this NIC's miss events are resolved: by the driver (the claims' path) or by the \
+host-bus arbiter's direct resolver (no CPU).",
+    )
+    .field(
+        "DIRECT",
+        0,
+        0,
+        Access::Rw,
+        0,
+        "0: driver mode, the driver answers every miss event (STAG INSTALL or REJECT). 1: \
+direct mode, each miss event is also handed to the system's direct resolver, which asks the \
+STag's generating NIC (QUERY) and INSTALLs the answer here, or REJECTs it; the event still \
+enters this queue (the driver's log). Change it only while no miss event is outstanding.",
+    );
     b
 }
 
@@ -231,15 +254,33 @@ pub fn elaborate(p: &EventRegsParams) -> Result<Rc<Module>, Error> {
     let iv_ready = m.output("s_inval_ready", 1, "");
     let iv_stag = m.input("s_inval_stag", 32, "");
     let iv_conn = m.input("s_inval_conn", 16, "");
-    let rj_valid = m.output_init(
+    let rj_out_valid = m.output(
         "m_reject_valid",
         1,
-        0,
-        "a REJECT write, to nic_rx s_reject_*",
+        "a REJECT write or a direct reject, to nic_rx s_reject_*",
     );
     let rj_ready = m.input("m_reject_ready", 1, "");
-    let rj_stag = m.output("m_reject_stag", 32, "");
+    let rj_out_stag = m.output("m_reject_stag", 32, "");
     let irq = m.output("irq", 1, "queue not empty and IRQ_ENABLE.EN (level)");
+    let dm_valid = m.output(
+        "m_direct_miss_valid",
+        1,
+        "in MODE.DIRECT: a copy of each miss event, taken together with the queue's",
+    );
+    let dm_ready = m.input(
+        "m_direct_miss_ready",
+        1,
+        "the direct resolver takes it (must not depend on valid)",
+    );
+    let dm_stag = m.output("m_direct_miss_stag", 32, "");
+    let dm_conn = m.output("m_direct_miss_conn", 16, "");
+    let drj_valid = m.input(
+        "s_direct_reject_valid",
+        1,
+        "the direct resolver rejects a STag (merged onto m_reject_*; REJECT writes first)",
+    );
+    let drj_ready = m.output("s_direct_reject_ready", 1, "");
+    let drj_stag = m.input("s_direct_reject_stag", 32, "");
 
     // ---- cycle counter ----
     let now = m.reg("cycle_reg", 32, 0, "free-running cycle counter");
@@ -260,10 +301,26 @@ pub fn elaborate(p: &EventRegsParams) -> Result<Rc<Module>, Error> {
         &pick_inval,
         iv_valid.land(ms_valid.lnot().lor(&prefer_inval)),
     );
-    let push = m.signal("push", 1, "an event enters the queue at this edge");
-    m.assign(&push, iv_valid.lor(&ms_valid).land(full.lnot()));
+    // In direct mode a miss event is taken only when the queue and the
+    // direct resolver take it in the same cycle (a fork: both readies are
+    // independent of valid, so no loop).
+    let direct = regs.value("MODE", "DIRECT");
+    let miss_turn = m.signal(
+        "miss_turn",
+        1,
+        "the queue has room for the miss event this cycle",
+    );
+    m.assign(&miss_turn, full.lnot().land(pick_inval.lnot()));
     m.assign(&iv_ready, full.lnot().land(&pick_inval));
-    m.assign(&ms_ready, full.lnot().land(pick_inval.lnot()));
+    m.assign(&ms_ready, miss_turn.land(direct.lnot().lor(&dm_ready)));
+    m.assign(&dm_valid, ms_valid.land(&direct).land(&miss_turn));
+    m.assign(&dm_stag, &ms_stag);
+    m.assign(&dm_conn, &ms_conn);
+    let push = m.signal("push", 1, "an event enters the queue at this edge");
+    m.assign(
+        &push,
+        iv_valid.land(&iv_ready).lor(ms_valid.land(&ms_ready)),
+    );
     let in_word = m.signal(
         "in_word",
         ew,
@@ -354,8 +411,19 @@ pub fn elaborate(p: &EventRegsParams) -> Result<Rc<Module>, Error> {
     );
     m.assign(&src("CYCLE", "NOW"), &now);
 
-    // ---- reject ----
-    m.assign(&rj_stag, regs.value("REJECT", "STAG"));
+    // ---- reject: the REJECT register first, then the direct resolver ----
+    let rj_valid = m.reg(
+        "host_reject_valid_reg",
+        1,
+        0,
+        "a REJECT write waits on m_reject_*",
+    );
+    m.assign(&rj_out_valid, rj_valid.lor(&drj_valid));
+    m.assign(
+        &rj_out_stag,
+        Expr::mux(&rj_valid, regs.value("REJECT", "STAG"), drj_stag.clone()),
+    );
+    m.assign(&drj_ready, rj_valid.lnot().land(&rj_ready));
     let rj_write = regs.write_strobe("REJECT");
     m.sync(
         "reject: offered the cycle after the REJECT write, until taken",

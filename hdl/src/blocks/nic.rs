@@ -19,12 +19,14 @@
 use std::rc::Rc;
 
 use crate::blocks::axil_decode::{self, AxilDecodeParams, Target};
+use crate::blocks::cmd_arb::{self, CmdArbParams};
 use crate::blocks::conn_regs::{self, ConnRegsParams};
 use crate::blocks::counter_regs::{self, CounterRegsParams};
 use crate::blocks::event_regs::{self, EventRegsParams};
 use crate::blocks::nic_rx::{self, NicRxParams};
 use crate::blocks::stag_regs::{self, StagRegsParams};
-use crate::ir::{Dir, Expr, Module, ModuleBuilder};
+use crate::blocks::wiring::{expose, link, Child};
+use crate::ir::{Module, ModuleBuilder};
 use crate::params::Params;
 use crate::regmap;
 use crate::Error;
@@ -74,77 +76,6 @@ impl NicParams {
     }
 }
 
-/// A child being wired: its connections by port name.
-struct Child {
-    module: Rc<Module>,
-    inst: String,
-    conns: Vec<(String, Expr)>,
-}
-
-impl Child {
-    fn new(module: Rc<Module>, inst: &str, clk: &Expr, rst: &Expr) -> Child {
-        Child {
-            module,
-            inst: inst.into(),
-            conns: vec![("clk".into(), clk.clone()), ("rst".into(), rst.clone())],
-        }
-    }
-    fn port(&self, name: &str) -> Result<(u32, Dir), Error> {
-        self.module
-            .port(name)
-            .map(|(s, d)| (s.width, d))
-            .ok_or_else(|| {
-                Error::Design(format!("nic: `{}` has no port `{name}`", self.module.name))
-            })
-    }
-    fn connect(&mut self, port: &str, e: Expr) {
-        self.conns.push((port.to_string(), e));
-    }
-    fn place(self, m: &mut ModuleBuilder) {
-        let conns: Vec<(&str, Expr)> = self
-            .conns
-            .iter()
-            .map(|(n, e)| (n.as_str(), e.clone()))
-            .collect();
-        m.instance(&self.module, &self.inst, conns);
-    }
-}
-
-/// Join port `pa` of `a` and port `pb` of `b` with a new wire `wire`: one
-/// must be an output and the other an input, of one width.
-fn link(
-    m: &mut ModuleBuilder,
-    wire: &str,
-    a: &mut Child,
-    pa: &str,
-    b: &mut Child,
-    pb: &str,
-) -> Result<(), Error> {
-    let (wa, da) = a.port(pa)?;
-    let (wb, db) = b.port(pb)?;
-    if wa != wb || da == db {
-        return Err(Error::Design(format!(
-            "nic: `{}.{pa}` ({wa} bits, {da:?}) cannot drive or take `{}.{pb}` ({wb} bits, {db:?})",
-            a.module.name, b.module.name
-        )));
-    }
-    let w = m.signal(wire, wa, "");
-    a.connect(pa, w.clone());
-    b.connect(pb, w);
-    Ok(())
-}
-
-/// Make port `port` of `c` a port of the top with the name `top`.
-fn expose(m: &mut ModuleBuilder, c: &mut Child, port: &str, top: &str) -> Result<(), Error> {
-    let (w, d) = c.port(port)?;
-    let e = match d {
-        Dir::Input => m.input(top, w, ""),
-        Dir::Output => m.output(top, w, ""),
-    };
-    c.connect(port, e);
-    Ok(())
-}
-
 /// Which register block takes `nic_rx` port `n`, and under which port name.
 fn host_route(n: &str) -> Option<(&'static str, String)> {
     if let Some(f) = n.strip_prefix("stag_") {
@@ -172,6 +103,15 @@ fn host_route(n: &str) -> Option<(&'static str, String)> {
     None
 }
 
+/// `event_regs`' direct-mode ports, which the nic passes to its top.
+fn event_regs_direct_ports(events: &Module) -> Vec<String> {
+    events
+        .ports()
+        .map(|(s, _)| s.name.to_string())
+        .filter(|n| n.starts_with("m_direct_miss_") || n.starts_with("s_direct_reject_"))
+        .collect()
+}
+
 /// Build the module and its children.
 pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
     p.validate()?;
@@ -184,6 +124,22 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
         ("EVENTS", event_regs::elaborate(&p.events)?),
         ("COUNTERS", counter_regs::elaborate(&p.counters)?),
     ];
+    // The STag table's command port is shared by the host (`stag_regs`)
+    // and the direct resolver outside (`s_direct_cmd_*`): its fields come
+    // from nic_rx's own port list.
+    let fields = |prefix: &str| -> Vec<(String, u32)> {
+        rx.ports()
+            .filter_map(|(s, _)| {
+                let f = s.name.strip_prefix(prefix)?;
+                (f != "valid" && f != "ready").then(|| (f.to_string(), s.width))
+            })
+            .collect()
+    };
+    let arb = cmd_arb::elaborate(&CmdArbParams {
+        name: format!("{}_stag_cmd_arb", p.name),
+        cmd_fields: fields("stag_cmd_"),
+        resp_fields: fields("stag_resp_"),
+    })?;
     let decode = axil_decode::elaborate(&AxilDecodeParams {
         name: format!("{}_axil_decode", p.name),
         addr_width: p.axil_addr_bits,
@@ -221,6 +177,7 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
 
     let mut c_rx = Child::new(rx.clone(), "u_rx", &clk, &rst);
     let mut c_dec = Child::new(decode.clone(), "u_axil_decode", &clk, &rst);
+    let mut c_arb = Child::new(arb.clone(), "u_stag_cmd_arb", &clk, &rst);
     let mut blocks: Vec<(String, Child)> = Vec::new();
     for b in &map.blocks {
         let i = regs_modules
@@ -262,6 +219,38 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
             expose(&mut m, &mut c_rx, n, n)?;
             continue;
         }
+        // The table's command and response go through the arbiter: nic_rx
+        // to its m_ side, stag_regs to s0, the direct port to s1.
+        let via_arb = ["stag_cmd_", "stag_resp_"]
+            .iter()
+            .find_map(|pre| n.strip_prefix(pre).map(|f| (&pre[5..], f)));
+        if let Some((kind, f)) = via_arb {
+            link(&mut m, n, &mut c_rx, n, &mut c_arb, &format!("m_{kind}{f}"))?;
+            let (_, stag) = blocks
+                .iter_mut()
+                .find(|(b, _)| b == "STAG")
+                .expect("STAG is in the map");
+            link(
+                &mut m,
+                &format!("host_{kind}{f}"),
+                &mut c_arb,
+                &format!("s0_{kind}{f}"),
+                stag,
+                &format!("{kind}{f}"),
+            )?;
+            let top = if kind == "cmd_" {
+                "s_direct_cmd_"
+            } else {
+                "m_direct_resp_"
+            };
+            expose(
+                &mut m,
+                &mut c_arb,
+                &format!("s1_{kind}{f}"),
+                &format!("{top}{f}"),
+            )?;
+            continue;
+        }
         let (block, port) = host_route(n).ok_or_else(|| {
             Error::Design(format!("nic: `nic_rx` port `{n}` has no register block"))
         })?;
@@ -297,9 +286,14 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
         .find(|(b, _)| b == "EVENTS")
         .expect("EVENTS is in the map");
     expose(&mut m, events, "irq", "irq")?;
+    // ---- direct mode: miss events out, rejects in (docs/system.md) ----
+    for n in event_regs_direct_ports(&events.module) {
+        expose(&mut m, events, &n, &n)?;
+    }
 
     c_rx.place(&mut m);
     c_dec.place(&mut m);
+    c_arb.place(&mut m);
     for (_, c) in blocks {
         c.place(&mut m);
     }
