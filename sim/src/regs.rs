@@ -29,6 +29,7 @@ pub mod stag {
     pub const CMD_OP_OP_INSTALL: u32 = 3;
     pub const CMD_OP_OP_QUERY: u32 = 4;
     pub const CMD_OP_OP_LIST: u32 = 5;
+    pub const CMD_OP_OP_LIST_DMA: u32 = 6;
 
     /// `CMD_STAG`: STag the command is about (INVALIDATE, DEREGISTER, INSTALL, QUERY; returned by LIST).
     pub const CMD_STAG_OFFSET: u64 = 0x04;
@@ -230,13 +231,25 @@ pub mod stag {
     pub const RESP_ATTR_REMOTE_INV_MASK: u32 = 0x0000_0010;
     pub const RESP_ATTR_REMOTE_INV_RESET: u32 = 0x0;
 
-    /// `RESP_COUNT`: Entries the last LIST streamed (0 after other commands).
+    /// `RESP_COUNT`: Entries the last LIST or LIST_DMA streamed (0 after other commands).
     pub const RESP_COUNT_OFFSET: u64 = 0x64;
     pub const RESP_COUNT_RESET: u32 = 0x0000_0000;
     pub const RESP_COUNT_COUNT_SHIFT: u32 = 0;
     pub const RESP_COUNT_COUNT_WIDTH: u32 = 16;
     pub const RESP_COUNT_COUNT_MASK: u32 = 0x0000_ffff;
     pub const RESP_COUNT_COUNT_RESET: u32 = 0x0;
+
+    /// `EXPORT_STATUS`: What the last LIST_DMA wrote (0 until the first).
+    pub const EXPORT_STATUS_OFFSET: u64 = 0x68;
+    pub const EXPORT_STATUS_RESET: u32 = 0x0000_0000;
+    pub const EXPORT_STATUS_WRITTEN_SHIFT: u32 = 0;
+    pub const EXPORT_STATUS_WRITTEN_WIDTH: u32 = 16;
+    pub const EXPORT_STATUS_WRITTEN_MASK: u32 = 0x0000_ffff;
+    pub const EXPORT_STATUS_WRITTEN_RESET: u32 = 0x0;
+    pub const EXPORT_STATUS_ERROR_SHIFT: u32 = 16;
+    pub const EXPORT_STATUS_ERROR_WIDTH: u32 = 1;
+    pub const EXPORT_STATUS_ERROR_MASK: u32 = 0x0001_0000;
+    pub const EXPORT_STATUS_ERROR_RESET: u32 = 0x0;
 
     /// `LIST_NEXT`: List cursor: move the next listed entry into the LIST_* window.
     pub const LIST_NEXT_OFFSET: u64 = 0x80;
@@ -351,6 +364,7 @@ pub mod stag {
         ("RESP_PD", RESP_PD_OFFSET),
         ("RESP_ATTR", RESP_ATTR_OFFSET),
         ("RESP_COUNT", RESP_COUNT_OFFSET),
+        ("EXPORT_STATUS", EXPORT_STATUS_OFFSET),
         ("LIST_NEXT", LIST_NEXT_OFFSET),
         ("LIST_STAG", LIST_STAG_OFFSET),
         ("LIST_DMA_BASE_LO", LIST_DMA_BASE_LO_OFFSET),

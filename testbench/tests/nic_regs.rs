@@ -1270,3 +1270,120 @@ fn a_full_event_queue_loses_nothing() {
     assert_eq!(b.terminates(), vec![], "SEED={seed}: no Terminate");
     b.finish();
 }
+
+/// One exported record as docs/registers.md (`EXPORT_STATUS`) lays it out.
+fn export_record(stag: u32, r: Region) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64);
+    v.extend_from_slice(&stag.to_le_bytes());
+    v.extend_from_slice(&r.pd.to_le_bytes());
+    v.extend_from_slice(&(r.rights | (r.remote_inv as u32) << 4).to_le_bytes());
+    v.extend_from_slice(&[0; 4]);
+    v.extend_from_slice(&r.dma.to_le_bytes());
+    v.extend_from_slice(&r.va.to_le_bytes());
+    v.extend_from_slice(&r.len.to_le_bytes());
+    v.resize(64, 0);
+    v
+}
+
+/// LIST_DMA writes every valid own entry, in entry order, as a 64-byte
+/// record into the host buffer while placements run on the same DMA port;
+/// an invalidated entry is not listed; records beyond CMD_LENGTH are
+/// counted (RESP_COUNT) but not written and nothing past the buffer
+/// changes; a write answered SLVERR sets EXPORT_STATUS.ERROR.
+#[test]
+fn list_dma_exports_every_valid_entry() {
+    let mut b = Bench::new("nic_regs_list_dma");
+    b.wr.set_aw_pause(Pattern::random(0.3, 11));
+    b.wr.set_w_pause(Pattern::random(0.3, 12));
+    b.create(2, 7);
+    let mut regions = Vec::new();
+    for k in 0..12u64 {
+        let r = Region {
+            dma: 0x20_0000 + k * 0x1000,
+            va: 0x7000_0000 + k * 0x10_0000 + k,
+            len: 0x800 + k * 0x11,
+            pd: 7 + (k as u32 % 3),
+            rights: 0xf ^ (k as u32 & 3),
+            remote_inv: k % 2 == 0,
+        };
+        regions.push((b.register(r), r));
+    }
+    // Entry 4 is invalidated: not in the list any more.
+    let (code, _) = b.stag_cmd(
+        S::CMD_OP_OP_INVALIDATE,
+        regions[4].0,
+        Region::rw(0, 0, 0, 0),
+    );
+    assert_eq!(code, S::STATUS_CODE_OK);
+    let listed: Vec<(u32, Region)> = regions
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != 4)
+        .map(|(_, x)| *x)
+        .collect();
+    // Placement traffic on the same DMA port while the export runs.
+    let (wstag, wr) = regions[0];
+    let data: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+    for k in 0..4u64 {
+        b.send(2, &Segment::write(wstag, wr.va + k * 256, data.clone()));
+    }
+    let buf = 0x80_0000u64;
+    let export = |b: &mut Bench, cap: u64| {
+        let (code, _) = b.stag_cmd(S::CMD_OP_OP_LIST_DMA, 0, Region::rw(buf, 0, cap, 0));
+        assert_eq!(code, S::STATUS_CODE_OK, "LIST_DMA");
+        (
+            b.read(S::BASE + S::RESP_COUNT_OFFSET),
+            b.read(S::BASE + S::EXPORT_STATUS_OFFSET),
+        )
+    };
+    let (count, st) = export(&mut b, 64 * 16);
+    assert_eq!(count as usize, listed.len());
+    assert_eq!(
+        st,
+        listed.len() as u32,
+        "EXPORT_STATUS: all written, no error"
+    );
+    for (k, (stag, r)) in listed.iter().enumerate() {
+        assert_eq!(
+            b.mem.borrow().read(buf + 64 * k as u64, 64),
+            export_record(*stag, *r),
+            "record {k}"
+        );
+    }
+    b.settle(500);
+    for k in 0..4u64 {
+        assert_eq!(
+            b.mem.borrow().read(wr.dma + k * 256, 200),
+            data,
+            "placement {k}"
+        );
+    }
+    // A buffer of 3 records: 3 written, the rest counted, nothing beyond it.
+    b.mem.borrow_mut().write(buf, &[0xee; 64 * 16]);
+    let (count, st) = export(&mut b, 64 * 3 + 63);
+    assert_eq!(count as usize, listed.len());
+    assert_eq!(st & S::EXPORT_STATUS_WRITTEN_MASK, 3);
+    assert_eq!(st & S::EXPORT_STATUS_ERROR_MASK, 0);
+    for (k, (stag, r)) in listed.iter().take(3).enumerate() {
+        assert_eq!(
+            b.mem.borrow().read(buf + 64 * k as u64, 64),
+            export_record(*stag, *r)
+        );
+    }
+    assert_eq!(
+        b.mem.borrow().read(buf + 64 * 3, 64 * 13),
+        vec![0xee; 64 * 13]
+    );
+    // The host answers one record's write with SLVERR.
+    b.wr.set_resp_for(move |burst| {
+        if burst.addr == buf + 64 * 5 {
+            RESP_SLVERR
+        } else {
+            RESP_OKAY
+        }
+    });
+    let (_, st) = export(&mut b, 64 * 16);
+    assert_eq!(st & S::EXPORT_STATUS_WRITTEN_MASK, listed.len() as u32);
+    assert_ne!(st & S::EXPORT_STATUS_ERROR_MASK, 0, "EXPORT_STATUS.ERROR");
+    b.finish();
+}

@@ -78,6 +78,7 @@ impl Bench {
             name: "stag_regs".into(),
             table: cfg.params(),
             list_fifo_depth: depth,
+            export: false,
         };
         let top = elaborate_top(&p).unwrap_or_else(|e| panic!("elaborate: {e}"));
         let mut design = hdl::Design::default();

@@ -1,5 +1,6 @@
 //! Hardware blocks: one per file, each `params -> validate -> elaborate`.
 
+pub mod axi_write_mux;
 pub mod axil_decode;
 pub mod axis_fifo;
 pub mod axis_register;
@@ -11,6 +12,7 @@ pub mod crc32c;
 pub mod direct_resolver;
 pub mod event_regs;
 pub mod host_arbiter;
+pub mod list_export;
 pub mod miss_table;
 pub mod mpa_rx;
 pub mod nic;

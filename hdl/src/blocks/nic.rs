@@ -18,11 +18,13 @@
 
 use std::rc::Rc;
 
+use crate::blocks::axi_write_mux::{self, AxiWriteMuxParams};
 use crate::blocks::axil_decode::{self, AxilDecodeParams, Target};
 use crate::blocks::cmd_arb::{self, CmdArbParams};
 use crate::blocks::conn_regs::{self, ConnRegsParams};
 use crate::blocks::counter_regs::{self, CounterRegsParams};
 use crate::blocks::event_regs::{self, EventRegsParams};
+use crate::blocks::list_export::{self, ListExportParams};
 use crate::blocks::nic_rx::{self, NicRxParams};
 use crate::blocks::stag_regs::{self, StagRegsParams};
 use crate::blocks::wiring::{expose, link, Child};
@@ -51,7 +53,10 @@ impl NicParams {
         NicParams {
             name: "nic".into(),
             rx: NicRxParams::from_params(p),
-            stag_regs: StagRegsParams::from_params(p),
+            stag_regs: StagRegsParams {
+                export: true,
+                ..StagRegsParams::from_params(p)
+            },
             conn_regs: ConnRegsParams::from_params(p),
             events: EventRegsParams::default(),
             counters: CounterRegsParams::from_params(p),
@@ -119,7 +124,15 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
     map.validate()?;
     let rx = nic_rx::elaborate(&p.rx)?;
     let mut regs_modules: Vec<(&str, Rc<Module>)> = vec![
-        ("STAG", stag_regs::elaborate(&p.stag_regs)?),
+        // This stag_regs has the LIST_DMA ports, so it is not the lone one
+        // (`stag_regs_top`): it carries the NIC's name.
+        (
+            "STAG",
+            stag_regs::elaborate(&StagRegsParams {
+                name: format!("{}_{}", p.name, p.stag_regs.name),
+                ..p.stag_regs.clone()
+            })?,
+        ),
         ("CONN", conn_regs::elaborate(&p.conn_regs)?),
         ("EVENTS", event_regs::elaborate(&p.events)?),
         ("COUNTERS", counter_regs::elaborate(&p.counters)?),
@@ -139,6 +152,21 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
         name: format!("{}_stag_cmd_arb", p.name),
         cmd_fields: fields("stag_cmd_"),
         resp_fields: fields("stag_resp_"),
+    })?;
+    // LIST_DMA: the export engine writes through the placement engine's
+    // DMA port (one id, a burst at a time).
+    let export = list_export::elaborate(&ListExportParams {
+        name: format!("{}_list_export", p.name),
+        data_width: p.rx.data_width,
+        table: p.stag_regs.table.clone(),
+    })?;
+    let rx_axi = |f: &str| rx.port(&format!("m_axi_{f}")).map(|(s, _)| s.width);
+    let dma_mux = axi_write_mux::elaborate(&AxiWriteMuxParams {
+        name: format!("{}_dma_mux", p.name),
+        addr_width: rx_axi("awaddr").expect("nic_rx has an AXI4 write port"),
+        data_width: p.rx.data_width,
+        id_width: rx_axi("awid").expect("nic_rx has an AXI4 write port"),
+        depth: 8,
     })?;
     let decode = axil_decode::elaborate(&AxilDecodeParams {
         name: format!("{}_axil_decode", p.name),
@@ -178,6 +206,8 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
     let mut c_rx = Child::new(rx.clone(), "u_rx", &clk, &rst);
     let mut c_dec = Child::new(decode.clone(), "u_axil_decode", &clk, &rst);
     let mut c_arb = Child::new(arb.clone(), "u_stag_cmd_arb", &clk, &rst);
+    let mut c_export = Child::new(export, "u_list_export", &clk, &rst);
+    let mut c_mux = Child::new(dma_mux, "u_dma_mux", &clk, &rst);
     let mut blocks: Vec<(String, Child)> = Vec::new();
     for b in &map.blocks {
         let i = regs_modules
@@ -190,7 +220,7 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
                 ))
             })?;
         let (_, module) = regs_modules.remove(i);
-        if module.name != b.module {
+        if module.name != b.module && module.name != format!("{}_{}", p.name, b.module) {
             return Err(Error::Design(format!(
                 "nic: register block `{}` names module `{}` but `{}` was built",
                 b.name, b.module, module.name
@@ -211,12 +241,19 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
         if n == "clk" || n == "rst" {
             continue;
         }
-        if n.starts_with("s_axis_rx_")
-            || n.starts_with("m_axis_tx_")
-            || n.starts_with("m_axi_")
-            || n == "nic_id"
-        {
+        if n.starts_with("s_axis_rx_") || n.starts_with("m_axis_tx_") || n == "nic_id" {
             expose(&mut m, &mut c_rx, n, n)?;
+            continue;
+        }
+        if let Some(f) = n.strip_prefix("m_axi_") {
+            link(
+                &mut m,
+                &format!("place_axi_{f}"),
+                &mut c_rx,
+                n,
+                &mut c_mux,
+                &format!("s0_axi_{f}"),
+            )?;
             continue;
         }
         // The table's command and response go through the arbiter: nic_rx
@@ -280,6 +317,42 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
             )?;
         }
     }
+    // ---- LIST_DMA: stag_regs -> list_export -> the DMA mux ----
+    {
+        let (_, stag) = blocks
+            .iter_mut()
+            .find(|(b, _)| b == "STAG")
+            .expect("STAG is in the map");
+        for n in stag.ports_with("export_") {
+            let f = &n["export_".len()..];
+            link(&mut m, &n, stag, &n, &mut c_export, f)?;
+        }
+        for n in stag.ports_with("m_axis_export_") {
+            let f = &n["m_axis_export_".len()..];
+            link(
+                &mut m,
+                &n,
+                stag,
+                &n,
+                &mut c_export,
+                &format!("s_axis_list_{f}"),
+            )?;
+        }
+    }
+    for n in c_export.ports_with("m_axi_") {
+        let f = &n["m_axi_".len()..];
+        link(
+            &mut m,
+            &format!("export_axi_{f}"),
+            &mut c_export,
+            &n,
+            &mut c_mux,
+            &format!("s1_axi_{f}"),
+        )?;
+    }
+    for n in c_mux.ports_with("m_axi_") {
+        expose(&mut m, &mut c_mux, &n, &n)?;
+    }
     // ---- interrupt ----
     let (_, events) = blocks
         .iter_mut()
@@ -294,6 +367,8 @@ pub fn elaborate(p: &NicParams) -> Result<Rc<Module>, Error> {
     c_rx.place(&mut m);
     c_dec.place(&mut m);
     c_arb.place(&mut m);
+    c_export.place(&mut m);
+    c_mux.place(&mut m);
     for (_, c) in blocks {
         c.place(&mut m);
     }

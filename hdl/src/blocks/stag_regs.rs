@@ -25,6 +25,50 @@ use crate::Error;
 /// Entries the list FIFO in front of the cursor holds.
 pub const LIST_FIFO_DEPTH: u32 = 4;
 
+/// `CMD_OP` value of LIST_DMA: `stag_regs` sends the table a LIST and
+/// hands the stream to `list_export` (the table itself answers 6 BAD_OP).
+pub const OP_LIST_DMA: u128 = 6;
+
+/// The ports to a `list_export` (`export_*`, `m_axis_export_*`), named as
+/// that block's inputs and outputs with `export_` / `m_axis_export_`.
+struct ExportPorts {
+    start: Expr,
+    base: Expr,
+    capacity: Expr,
+    idle: Expr,
+    written: Expr,
+    error: Expr,
+    tvalid: Expr,
+    tready: Expr,
+    tdata: Expr,
+    tlast: Expr,
+}
+
+impl ExportPorts {
+    fn new(m: &mut ModuleBuilder, tp: &StagTableParams, lw: u32) -> ExportPorts {
+        ExportPorts {
+            start: m.output("export_start", 1, "a LIST_DMA's GO (one cycle)"),
+            base: m.output("export_base", tp.dma_addr_bits, "CMD_DMA_BASE: the buffer"),
+            capacity: m.output(
+                "export_capacity",
+                tp.len_bits,
+                "CMD_LENGTH: its size in bytes",
+            ),
+            idle: m.input(
+                "export_idle",
+                1,
+                "every record taken is written and answered",
+            ),
+            written: m.input("export_written", 16, "records written since the GO"),
+            error: m.input("export_error", 1, "an error response since the GO"),
+            tvalid: m.output("m_axis_export_tvalid", 1, "a LIST_DMA's list stream"),
+            tready: m.input("m_axis_export_tready", 1, ""),
+            tdata: m.output("m_axis_export_tdata", lw, ""),
+            tlast: m.output("m_axis_export_tlast", 1, ""),
+        }
+    }
+}
+
 /// Where an entry field of the table lives in the register map.
 #[derive(Clone, Copy)]
 enum Place {
@@ -237,11 +281,18 @@ entries were read: keep reading `LIST_NEXT` while `BUSY` is 1, and after it drop
             op::LIST as u64,
             "stream every valid own entry to the list cursor",
         ),
+        (
+            "LIST_DMA",
+            OP_LIST_DMA as u64,
+            "write every valid own entry as a 64-byte record into the host buffer at \
+CMD_DMA_BASE (low 6 bits ignored) of CMD_LENGTH bytes (EXPORT_STATUS)",
+        ),
     ];
     b.reg(
         "CMD_OP",
         CMD_WORD,
-        "Operation of the next command. 6 and 7 are reserved: the table answers BAD_OP.",
+        "Operation of the next command. 7 is reserved: the table answers BAD_OP. LIST_DMA needs \
+the NIC's DMA port (the `nic`'s `stag_regs`); a lone `stag_regs` answers it BAD_OP.",
     )
     .field("OP", 2, 0, Access::Rw, 0, "opcode")
     .values(&ops);
@@ -310,9 +361,34 @@ and `STATUS.GO_WHILE_BUSY` is set.",
     b.reg(
         "RESP_COUNT",
         RESP_WORD + 9,
-        "Entries the last LIST streamed (0 after other commands).",
+        "Entries the last LIST or LIST_DMA streamed (0 after other commands).",
     )
     .field("COUNT", 15, 0, Access::Ro, 0, "entries");
+    b.reg(
+        "EXPORT_STATUS",
+        RESP_WORD + 10,
+        "What the last LIST_DMA wrote (0 until the first). Record k of the list is at buffer + \
+64 k: bytes 0-3 STag, 4-7 PD, 8-11 attributes (rights 3:0, remote-invalidate 4), 16-23 DMA \
+base, 24-31 VA base, 32-39 length, the rest 0, little-endian. Records that do not fit in \
+CMD_LENGTH bytes are counted in RESP_COUNT but not written.",
+    )
+    .field(
+        "WRITTEN",
+        15,
+        0,
+        Access::Ro,
+        0,
+        "records written into the buffer",
+    )
+    .field(
+        "ERROR",
+        16,
+        16,
+        Access::Ro,
+        0,
+        "a record's write was answered with an error (SLVERR or DECERR): the buffer is not \
+complete",
+    );
     b.reg(
         "LIST_NEXT",
         LIST_WORD,
@@ -342,6 +418,9 @@ pub struct StagRegsParams {
     pub table: StagTableParams,
     /// Entries of the list FIFO: a power of two from 2 to 64.
     pub list_fifo_depth: u32,
+    /// LIST_DMA: ports to a `list_export` (the `nic` has one); without
+    /// them LIST_DMA goes to the table as a reserved opcode (BAD_OP).
+    pub export: bool,
 }
 
 impl StagRegsParams {
@@ -350,6 +429,7 @@ impl StagRegsParams {
             name: "stag_regs".into(),
             table: StagTableParams::from_params(p),
             list_fifo_depth: LIST_FIFO_DEPTH,
+            export: false,
         }
     }
 
@@ -504,10 +584,21 @@ pub fn elaborate(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
     }
     .ports(&mut m, "s_axis_list", Side::Subordinate);
     let evictions = m.input("evictions", 32, "");
+    let export = p.export.then(|| ExportPorts::new(&mut m, tp, lw));
 
     // ---- command fields to the table ----
     let v = |r: &str, f: &str| regs.value(r, f);
-    m.assign(&cmd_op, v("CMD_OP", "OP"));
+    let is_list_dma = if export.is_some() {
+        let op_list_dma = m.localparam("OP_LIST_DMA", OP_LIST_DMA, 3, "the LIST_DMA opcode");
+        v("CMD_OP", "OP").eq(&op_list_dma)
+    } else {
+        Expr::lit(0, 1)
+    };
+    // For a LIST_DMA the table lists; the stream goes to the export engine.
+    m.assign(
+        &cmd_op,
+        Expr::mux(&is_list_dma, Expr::lit(op::LIST, 3), v("CMD_OP", "OP")),
+    );
     m.assign(&cmd_stag, v("CMD_STAG", "VALUE"));
     for ((name, w), out) in tp.fields().iter().zip(&cmd_fields) {
         let place = ENTRY
@@ -565,18 +656,61 @@ pub fn elaborate(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
     m.assign(&cmd_valid, &cmd_valid_r);
     m.assign(&resp_ready, Expr::lit(1, 1));
     let op_list = m.localparam("OP_LIST", op::LIST, 3, "the LIST opcode");
+    // A LIST_DMA is done when the table has answered (after its last list
+    // beat) AND the export engine has written and heard back every record.
+    let (exporting, answered) = if export.is_some() {
+        (
+            m.reg(
+                "exporting_reg",
+                1,
+                0,
+                "the command in progress is a LIST_DMA",
+            ),
+            m.reg(
+                "answered_reg",
+                1,
+                0,
+                "the table answered a LIST_DMA whose records are still being written",
+            ),
+        )
+    } else {
+        (Expr::lit(0, 1), Expr::lit(0, 1))
+    };
+    let export_idle = export.as_ref().map_or(Expr::lit(1, 1), |x| x.idle.clone());
+    let finish_export = answered.land(&export_idle);
     m.sync("command: issue on GO, take the response", |b| {
         b.when(&go_ok, |b| {
             b.assign(&busy, Expr::lit(1, 1));
             b.assign(&cmd_valid_r, Expr::lit(1, 1));
             b.assign(&done, Expr::lit(0, 1));
+            if export.is_some() {
+                b.assign(&exporting, &is_list_dma);
+            }
         });
         b.when(cmd_valid_r.land(&cmd_ready), |b| {
             b.assign(&cmd_valid_r, Expr::lit(0, 1))
         });
+        if export.is_some() {
+            b.when(&finish_export, |b| {
+                b.assign(&answered, Expr::lit(0, 1));
+                b.assign(&busy, Expr::lit(0, 1));
+                b.assign(&done, Expr::lit(1, 1));
+            });
+        }
         b.when(&resp_valid, |b| {
-            b.assign(&busy, Expr::lit(0, 1));
-            b.assign(&done, Expr::lit(1, 1));
+            if export.is_some() {
+                b.if_else(
+                    &exporting,
+                    |b| b.assign(&answered, Expr::lit(1, 1)),
+                    |b| {
+                        b.assign(&busy, Expr::lit(0, 1));
+                        b.assign(&done, Expr::lit(1, 1));
+                    },
+                );
+            } else {
+                b.assign(&busy, Expr::lit(0, 1));
+                b.assign(&done, Expr::lit(1, 1));
+            }
             b.assign(&code, &resp_status);
             b.assign(&evicted, &resp_evicted);
             b.assign(&r_stag, &resp_stag);
@@ -614,7 +748,48 @@ pub fn elaborate(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
             .land(wr_ptr.slice(fa - 1, 0).eq(rd_ptr.slice(fa - 1, 0))),
     );
     m.assign(&empty, wr_ptr.eq(&rd_ptr));
-    m.assign(list.sig("tready"), full.lnot());
+    // The table's list stream: to the cursor FIFO, or in a LIST_DMA to the
+    // export engine.
+    let to_fifo = if export.is_some() {
+        list.sig("tvalid").land(exporting.lnot())
+    } else {
+        list.sig("tvalid").clone()
+    };
+    match &export {
+        Some(x) => {
+            m.assign(
+                list.sig("tready"),
+                Expr::mux(&exporting, x.tready.clone(), full.lnot()),
+            );
+            m.assign(&x.tvalid, list.sig("tvalid").land(&exporting));
+            m.assign(&x.tdata, list.sig("tdata"));
+            m.assign(&x.tlast, list.sig("tlast"));
+            m.assign(&x.start, go_ok.land(&is_list_dma));
+            m.assign(
+                &x.base,
+                low_bits(
+                    &v("CMD_DMA_BASE_LO", "VALUE"),
+                    &v("CMD_DMA_BASE_HI", "VALUE"),
+                    tp.dma_addr_bits,
+                ),
+            );
+            m.assign(
+                &x.capacity,
+                low_bits(
+                    &v("CMD_LENGTH_LO", "VALUE"),
+                    &v("CMD_LENGTH_HI", "VALUE"),
+                    tp.len_bits,
+                ),
+            );
+            m.assign(&regs.source("EXPORT_STATUS", "WRITTEN"), &x.written);
+            m.assign(&regs.source("EXPORT_STATUS", "ERROR"), &x.error);
+        }
+        None => {
+            m.assign(list.sig("tready"), full.lnot());
+            m.assign(&regs.source("EXPORT_STATUS", "WRITTEN"), Expr::zero(16));
+            m.assign(&regs.source("EXPORT_STATUS", "ERROR"), Expr::zero(1));
+        }
+    }
     let pop = m.signal("list_pop", 1, "a LIST_NEXT read takes the FIFO's head");
     m.assign(&pop, regs.read_strobe("LIST_NEXT").land(empty.lnot()));
     let cur = m.reg(
@@ -624,7 +799,7 @@ pub fn elaborate(p: &StagRegsParams) -> Result<Rc<Module>, Error> {
         "the cursor window: {last, entry fields, stag}",
     );
     m.sync("list FIFO write", |b| {
-        b.when(list.sig("tvalid").land(full.lnot()), |b| {
+        b.when(to_fifo.land(full.lnot()), |b| {
             b.mem_write(
                 &mem,
                 wr_ptr.slice(fa - 1, 0),
