@@ -119,7 +119,137 @@ struct Event {
     cycle: u32,
 }
 
+/// A STag table command on the NIC's direct port (`s_direct_cmd_*`).
+#[derive(Clone, Copy, Debug)]
+struct DirectCmd {
+    op: u32,
+    stag: u32,
+    r: Region,
+}
+
+/// What the direct port answered (`m_direct_resp_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct DirectResp {
+    status: u32,
+    stag: u32,
+    dma: u64,
+    va: u64,
+    len: u64,
+    pd: u32,
+    rights: u32,
+    remote_inv: bool,
+}
+
+/// The direct resolver's side of a `nic`, played by the test: commands
+/// offered with random pauses (held until taken), every response, miss
+/// copy and reject recorded. Idle (nothing offered, always ready) unless
+/// given work, so every test can step it.
+struct DirectPort {
+    cmds: std::collections::VecDeque<DirectCmd>,
+    offered: Option<DirectCmd>,
+    pause: Pattern,
+    resps: Vec<DirectResp>,
+    misses: Vec<(u32, u16)>,
+    rejects: std::collections::VecDeque<u32>,
+    ports: std::collections::HashMap<String, Port>,
+}
+
+impl DirectPort {
+    fn new(m: &Model) -> DirectPort {
+        let ports = m
+            .ports()
+            .filter(|(n, _)| n.contains("_direct_"))
+            .map(|(n, p)| (n.to_string(), p))
+            .collect();
+        DirectPort {
+            cmds: Default::default(),
+            offered: None,
+            pause: Pattern::never(),
+            resps: Vec::new(),
+            misses: Vec::new(),
+            rejects: Default::default(),
+            ports,
+        }
+    }
+    fn p(&self, n: &str) -> Port {
+        *self
+            .ports
+            .get(n)
+            .unwrap_or_else(|| panic!("nic has no port `{n}`"))
+    }
+    fn idle(&self) -> bool {
+        self.cmds.is_empty() && self.offered.is_none() && self.rejects.is_empty()
+    }
+}
+
+impl sim::axis::Bfm for DirectPort {
+    fn drive(&mut self, m: &mut Model) {
+        if self.offered.is_none() && !self.pause.next() {
+            self.offered = self.cmds.pop_front();
+        }
+        let c = self.offered;
+        m.set(self.p("s_direct_cmd_valid"), c.is_some() as u64);
+        let c = c.unwrap_or(DirectCmd {
+            op: 0,
+            stag: 0,
+            r: Region::rw(0, 0, 0, 0),
+        });
+        for (f, v) in [
+            ("op", c.op as u64),
+            ("stag", c.stag as u64),
+            ("dma_base", c.r.dma),
+            ("va_base", c.r.va),
+            ("length", c.r.len),
+            ("pd", c.r.pd as u64),
+            ("rights", c.r.rights as u64),
+            ("remote_inv", c.r.remote_inv as u64),
+        ] {
+            m.set(self.p(&format!("s_direct_cmd_{f}")), v);
+        }
+        m.set(self.p("m_direct_resp_ready"), 1);
+        m.set(self.p("m_direct_miss_ready"), 1);
+        m.set(
+            self.p("s_direct_reject_valid"),
+            !self.rejects.is_empty() as u64,
+        );
+        m.set(
+            self.p("s_direct_reject_stag"),
+            self.rejects.front().copied().unwrap_or(0) as u64,
+        );
+    }
+    fn sample(&mut self, m: &Model, _cycle: u64) -> Result<(), sim::axis::ProtocolError> {
+        let ports = &self.ports;
+        let g = |n: &str| m.get(*ports.get(n).expect("a direct port"));
+        if g("s_direct_cmd_valid") == 1 && g("s_direct_cmd_ready") == 1 {
+            self.offered = None;
+        }
+        if g("m_direct_resp_valid") == 1 {
+            self.resps.push(DirectResp {
+                status: g("m_direct_resp_status") as u32,
+                stag: g("m_direct_resp_stag") as u32,
+                dma: g("m_direct_resp_dma_base"),
+                va: g("m_direct_resp_va_base"),
+                len: g("m_direct_resp_length"),
+                pd: g("m_direct_resp_pd") as u32,
+                rights: g("m_direct_resp_rights") as u32,
+                remote_inv: g("m_direct_resp_remote_inv") == 1,
+            });
+        }
+        if g("m_direct_miss_valid") == 1 {
+            self.misses.push((
+                g("m_direct_miss_stag") as u32,
+                g("m_direct_miss_conn") as u16,
+            ));
+        }
+        if g("s_direct_reject_valid") == 1 && g("s_direct_reject_ready") == 1 {
+            self.rejects.pop_front();
+        }
+        Ok(())
+    }
+}
+
 struct Bench {
+    direct: DirectPort,
     m: Model,
     test: String,
     bus: AxilMaster,
@@ -157,6 +287,7 @@ impl Bench {
         let nic_id = m.port("nic_id").unwrap();
         m.set(nic_id, NIC_ID as u64);
         let mut b = Bench {
+            direct: DirectPort::new(&m),
             m,
             test: test.into(),
             bus,
@@ -193,6 +324,7 @@ impl Bench {
                 &mut self.tx_chk,
                 &mut self.wr,
                 &mut self.axi_chk,
+                &mut self.direct,
             ],
         ) {
             panic!("[{}] protocol: {e}", self.test);
@@ -563,7 +695,8 @@ fn register_map_reset_values_and_unmapped_addresses() {
     b.finish();
 }
 
-/// Every CONN register reads back what was written, under byte strobes.
+/// Every CONN register reads back what was written, under byte strobes;
+/// EVENTS' IRQ_ENABLE and MODE read back their field, REJECT reads 0.
 #[test]
 fn conn_command_registers_read_back_with_strobes() {
     let mut b = Bench::new("nic_regs_conn_readback");
@@ -589,6 +722,11 @@ fn conn_command_registers_read_back_with_strobes() {
     // REJECT is write-only: reads 0.
     b.write(E::BASE + E::REJECT_OFFSET, 0x1234_5678);
     assert_eq!(b.read(E::BASE + E::REJECT_OFFSET), 0);
+    // MODE is RW (only DIRECT); back to driver mode.
+    b.write(E::BASE + E::MODE_OFFSET, 0xffff_ffff);
+    assert_eq!(b.read(E::BASE + E::MODE_OFFSET), E::MODE_DIRECT_MASK);
+    b.write(E::BASE + E::MODE_OFFSET, 0);
+    assert_eq!(b.read(E::BASE + E::MODE_OFFSET), 0);
     b.finish();
 }
 
@@ -1385,5 +1523,140 @@ fn list_dma_exports_every_valid_entry() {
     let (_, st) = export(&mut b, 64 * 16);
     assert_eq!(st & S::EXPORT_STATUS_WRITTEN_MASK, listed.len() as u32);
     assert_ne!(st & S::EXPORT_STATUS_ERROR_MASK, 0, "EXPORT_STATUS.ERROR");
+    b.finish();
+}
+
+/// The direct port (the system's resolver) and the host share the STag
+/// table a whole command at a time: 150 direct QUERYs with random pauses
+/// run while the host issues QUERYs and REGISTERs; every answer goes to
+/// its own issuer and is right. Then in MODE.DIRECT a parked segment's miss
+/// event goes both to the queue (the driver's log) and to the direct port;
+/// a direct INSTALL releases it, the next STag's miss follows in the
+/// replay, and a direct REJECT discards that one with a Terminate.
+#[test]
+fn direct_port_shares_the_table_and_resolves_misses() {
+    let mut b = Bench::new("nic_regs_direct");
+    let seed = testbench::seed_from_env("direct_port_shares_the_table_and_resolves_misses");
+    let mut rng = testbench::rng(seed);
+    let region = |k: u64| Region {
+        dma: 0x40_0000 + k * 0x2000,
+        va: 0x1000_0000 * (k + 1),
+        len: 0x1000 + k,
+        pd: 9,
+        rights: 0xf,
+        remote_inv: k % 2 == 1,
+    };
+    let mut own: Vec<(u32, Region)> = (0..8).map(|k| (b.register(region(k)), region(k))).collect();
+    // Entries 12-15 are never registered in this test.
+    let unknown: Vec<u32> = (12..16).map(|e| stag_of(NIC_ID, e, 0)).collect();
+    let mut asked = Vec::new();
+    for _ in 0..150 {
+        let stag = if rng.gen_bool(0.75) {
+            own[rng.gen_range(0..8)].0
+        } else {
+            unknown[rng.gen_range(0..4)]
+        };
+        asked.push(stag);
+        b.direct.cmds.push_back(DirectCmd {
+            op: S::CMD_OP_OP_QUERY,
+            stag,
+            r: Region::rw(0, 0, 0, 0),
+        });
+    }
+    b.direct.pause = Pattern::random(0.5, rng.gen());
+    let mut k = 8;
+    while !b.direct.idle() {
+        if k < 11 && rng.gen_bool(0.2) {
+            own.push((b.register(region(k)), region(k)));
+            k += 1;
+        } else {
+            let (stag, r) = own[rng.gen_range(0..own.len())];
+            let (code, rs) = b.stag_cmd(S::CMD_OP_OP_QUERY, stag, Region::rw(0, 0, 0, 0));
+            assert_eq!((code, rs), (S::STATUS_CODE_OK, stag));
+            let lo = b.read(S::BASE + S::RESP_DMA_BASE_LO_OFFSET) as u64;
+            assert_eq!(
+                lo,
+                r.dma & 0xffff_ffff,
+                "the host's QUERY got its own answer"
+            );
+        }
+    }
+    b.steps(20);
+    assert_eq!(
+        b.direct.resps.len(),
+        asked.len(),
+        "one answer per direct command"
+    );
+    for (stag, resp) in asked.iter().zip(&b.direct.resps) {
+        match own.iter().find(|(s, _)| s == stag) {
+            Some((_, r)) => assert_eq!(
+                *resp,
+                DirectResp {
+                    status: S::STATUS_CODE_OK,
+                    stag: *stag,
+                    dma: r.dma,
+                    va: r.va,
+                    len: r.len,
+                    pd: r.pd,
+                    rights: r.rights,
+                    remote_inv: r.remote_inv,
+                },
+                "direct QUERY of {stag:#x}"
+            ),
+            None => assert_eq!(
+                (resp.status, resp.stag),
+                (S::STATUS_CODE_UNKNOWN, *stag),
+                "direct QUERY of unknown {stag:#x}"
+            ),
+        }
+    }
+
+    // Direct mode: misses go to the direct port too.
+    b.direct.pause = Pattern::never();
+    b.create(3, 9);
+    b.write(E::BASE + E::MODE_OFFSET, E::MODE_DIRECT_MASK);
+    let (f1, f2) = (stag_of(2, 5, 1), stag_of(2, 6, 1));
+    let d1: Vec<u8> = (0..80u32).map(|i| (i * 3) as u8).collect();
+    b.send(3, &Segment::write(f1, 0x5000, d1.clone()));
+    b.send(3, &Segment::write(f2, 0x9000, vec![0x44; 32]));
+    b.settle(200);
+    assert_eq!(
+        b.direct.misses,
+        vec![(f1, 3)],
+        "f2 waits unjudged behind f1"
+    );
+    let e = b.pop().expect("the miss is in the driver's log too");
+    assert_eq!((e.kind, e.stag, e.conn), (E::EVENT_KIND_KIND_MISS, f1, 3));
+    b.direct.resps.clear();
+    b.direct.cmds.push_back(DirectCmd {
+        op: S::CMD_OP_OP_INSTALL,
+        stag: f1,
+        r: Region::rw(0x60_0000, 0x5000, 0x100, 9),
+    });
+    b.settle(300);
+    assert_eq!(b.direct.resps.len(), 1);
+    assert_eq!(b.direct.resps[0].status, S::STATUS_CODE_OK, "INSTALL");
+    assert_eq!(
+        b.mem.borrow().read(0x60_0000, 80),
+        d1,
+        "released and placed"
+    );
+    assert_eq!(
+        b.direct.misses,
+        vec![(f1, 3), (f2, 3)],
+        "f2's miss in the replay"
+    );
+    b.direct.rejects.push_back(f2);
+    b.settle(300);
+    assert_eq!(
+        b.terminates(),
+        vec![(1, 1, 0x00)],
+        "f2 rejected: invalid STag"
+    );
+    assert_eq!(b.mem.borrow().read(0x9000, 32), vec![0; 32]);
+    let e = b.pop().expect("f2's miss is logged");
+    assert_eq!((e.kind, e.stag), (E::EVENT_KIND_KIND_MISS, f2));
+    assert_eq!(b.pop(), None);
+    b.write(E::BASE + E::MODE_OFFSET, 0);
     b.finish();
 }
