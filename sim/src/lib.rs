@@ -14,6 +14,7 @@ mod model;
 
 pub mod axi;
 pub mod axis;
+pub mod driver;
 pub mod hostmem;
 pub mod iwarp;
 pub mod pattern;

@@ -53,6 +53,7 @@ pub mod models;
 pub mod nic_loop;
 mod seed;
 mod sim;
+pub mod system_bench;
 
 pub use check::{check_eq, Scoreboard};
 pub use seed::{rng, seed_from_env, seed_from_value};
