@@ -47,6 +47,7 @@
 //! assert_eq!(sim.run_until(h).unwrap(), (3, 2));
 //! ```
 
+pub mod bad_segments;
 mod check;
 pub mod dut;
 pub mod models;

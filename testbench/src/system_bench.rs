@@ -349,6 +349,12 @@ impl SystemBench {
         self.src[nic].send(AxisFrame::with_user(frames::fpdu(seg), conn as u64));
     }
 
+    /// Queue one packet of raw bytes (an FPDU, possibly broken) on NIC
+    /// `nic`'s rx stream, connection `conn`.
+    pub fn send_fpdu(&mut self, nic: usize, conn: u16, fpdu: Vec<u8>) {
+        self.src[nic].send(AxisFrame::with_user(fpdu, conn as u64));
+    }
+
     /// Run until every rx stream is drained and `n` more cycles passed.
     pub fn settle(&mut self, n: u64) {
         let start = self.m.cycle();

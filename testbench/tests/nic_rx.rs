@@ -20,7 +20,8 @@
 //!   INSTALL or a reject, as the test's policy says; `hold_count` is checked
 //!   against `--hold-segments` every cycle.
 //!
-//! Tests: every row of SPEC's check table through the whole NIC (exact
+//! Tests: every row of SPEC's check table through the whole NIC (the rows
+//! of `testbench::bad_segments`, shared with `tests/system.rs`; exact
 //! Terminate bytes, counters, memory untouched), the passing operations,
 //! the hold queue (park + install in order while another connection flows,
 //! park + reject, hold queue full by segments, by data, miss table full), a
@@ -45,11 +46,13 @@ use sim::axi::{AxiBurst, AxiChecker, AxiWriteSlave, RESP_OKAY, RESP_SLVERR};
 use sim::axis::{AxisChecker, AxisFrame, AxisSink, AxisSource};
 use sim::hostmem::{self, HostMemory, SharedMemory, Writer};
 use sim::iwarp::frames::{
-    codes, fpdu, mpa_frame, parse_fpdu, Body, Control, DdpHeader, Opcode, ReadRequest, Segment,
-    TermCode, Terminate,
+    codes, fpdu, mpa_frame, Body, Control, DdpHeader, Opcode, ReadRequest, Segment, Terminate,
 };
 use sim::pattern::Pattern;
 use sim::{Model, Port};
+use testbench::bad_segments::{
+    self, bad_length, describe_terminate, read_request, DropConn, Target, Targets,
+};
 use testbench::models::conn_table as ct;
 use testbench::models::nic_rx::{
     self as model, Action, Answer, Config, Counters, NicRx, Outcome, CONN_OK, COUNTER_NAMES,
@@ -714,14 +717,14 @@ impl Bench {
             match want {
                 None => self.fail(format!(
                     "unexpected frame on m_axis_tx for connection {conn}: {} ({} bytes)",
-                    describe_tx(got),
+                    describe_terminate(got),
                     got.len()
                 )),
                 Some(w) if &w != got => self.fail(format!(
                     "Terminate {} on connection {conn}:\n  expected {}\n  got      {}\n  expected bytes {:02x?}\n  got bytes      {:02x?}",
                     self.terms_seen,
-                    describe_tx(&w),
-                    describe_tx(got),
+                    describe_terminate(&w),
+                    describe_terminate(got),
                     w,
                     got
                 )),
@@ -1040,28 +1043,6 @@ impl Bench {
     }
 }
 
-/// A frame from `m_axis_tx`, decoded for messages.
-fn describe_tx(b: &[u8]) -> String {
-    match parse_fpdu(b) {
-        Ok(Segment {
-            body: Body::Terminate(t),
-            ddp: DdpHeader::Untagged { msn, .. },
-            ..
-        }) => format!(
-            "Terminate MSN {msn} {}/{}/{:#04x} D {} R {} hdr {:?} rreq {:?}",
-            t.layer,
-            t.etype,
-            t.ecode,
-            t.d(),
-            t.r(),
-            t.ddp,
-            t.rdma
-        ),
-        Ok(s) => format!("not a Terminate: {s:?}"),
-        Err(e) => format!("unparsable: {e}"),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Directed tests
 // ---------------------------------------------------------------------------
@@ -1178,318 +1159,6 @@ fn create(conn: u16) -> ct::Cmd {
     model::create(conn, PD, 1, 1, 1)
 }
 
-/// A directed case: a segment on connection 1 and what must happen.
-struct Case {
-    name: &'static str,
-    seg: Vec<u8>,
-    /// Post the buffer before it (false: "no buffer").
-    buffer: bool,
-    action: Action,
-    reason: u8,
-    term: Option<TermCode>,
-    /// The Terminate carries the offending DDP header.
-    with_hdr: bool,
-}
-
-fn with_ctrl(mut s: Segment, f: impl FnOnce(&mut Control)) -> Vec<u8> {
-    f(&mut s.ctrl);
-    fpdu(&s)
-}
-
-fn rr() -> ReadRequest {
-    ReadRequest {
-        sink_stag: 0x55,
-        sink_to: 0x100,
-        size: 4096,
-        src_stag: 0x1234_5600,
-        src_to: 0x77,
-    }
-}
-
-/// An FPDU whose length field is `delta` off (CRC recomputed over it).
-fn bad_length(seg: &Segment, delta: i32) -> Vec<u8> {
-    let mut b = fpdu(seg);
-    let n = b.len();
-    let len = (u16::from_be_bytes([b[0], b[1]]) as i32 + delta) as u16;
-    b[..2].copy_from_slice(&len.to_be_bytes());
-    let crc = sim::iwarp::crc32c::mpa_crc_bytes(&b[..n - 4]);
-    b[n - 4..].copy_from_slice(&crc);
-    b
-}
-
-fn bad_crc(seg: &Segment) -> Vec<u8> {
-    let mut b = fpdu(seg);
-    let n = b.len();
-    b[n - 2] ^= 0x10;
-    b
-}
-
-fn cases(w: &World) -> Vec<Case> {
-    use Action::*;
-    let (main, mva) = (w.main.0, w.main.1.va_base);
-    let data = |n: usize| (0..n).map(|i| (i * 7 + 3) as u8).collect::<Vec<u8>>();
-    let c = |name, seg, action, reason, term, with_hdr| Case {
-        name,
-        seg,
-        buffer: true,
-        action,
-        reason,
-        term,
-        with_hdr,
-    };
-    let t =
-        |name, seg, reason, code, with_hdr| c(name, seg, Terminate, reason, Some(code), with_hdr);
-    let untagged = |op: Opcode, qn, msn, mo, n| {
-        fpdu(&Segment {
-            ctrl: Control::new(op, true),
-            ddp: DdpHeader::Untagged {
-                rsvd_ulp: 0,
-                qn,
-                msn,
-                mo,
-            },
-            body: Body::Data(data(n)),
-        })
-    };
-    let mut v = vec![
-        // 2
-        t(
-            "2: CRC",
-            bad_crc(&Segment::write(main, mva, data(40))),
-            2,
-            codes::LLP_CRC,
-            false,
-        ),
-        t(
-            "2: length field 4 more than the packet",
-            bad_length(&Segment::send(Opcode::Send, 0, 1, data(20)), 4),
-            2,
-            codes::LLP_LENGTH,
-            false,
-        ),
-        t(
-            "2: ULPDU shorter than its untagged header",
-            mpa_frame(&fpdu(&Segment::send(Opcode::Send, 0, 1, vec![]))[2..16]),
-            2,
-            codes::LLP_LENGTH,
-            false,
-        ),
-        t(
-            "2: payload beyond --max-payload",
-            fpdu(&Segment::write(main, mva, data(4097))),
-            2,
-            codes::LLP_LENGTH,
-            false,
-        ),
-        // 3
-        t(
-            "3: DDP version, tagged",
-            with_ctrl(Segment::write(main, mva, data(8)), |c| c.ddp_version = 0),
-            3,
-            codes::DDP_T_VERSION,
-            false,
-        ),
-        t(
-            "3: DDP version, untagged",
-            with_ctrl(Segment::send(Opcode::Send, 0, 1, data(8)), |c| {
-                c.ddp_version = 2
-            }),
-            3,
-            codes::DDP_UT_VERSION,
-            false,
-        ),
-        // 4
-        t(
-            "4: RDMAP version",
-            with_ctrl(Segment::write(main, mva, data(8)), |c| c.rdmap_version = 0),
-            4,
-            codes::RDMAP_VERSION,
-            false,
-        ),
-        t(
-            "4: untagged opcode with T",
-            fpdu(&Segment {
-                ctrl: Control::new(Opcode::Send, true),
-                ddp: DdpHeader::Tagged {
-                    stag: main,
-                    to: mva,
-                },
-                body: Body::Data(data(8)),
-            }),
-            4,
-            codes::RDMAP_OPCODE,
-            false,
-        ),
-        t(
-            "4: tagged opcode without T",
-            untagged(Opcode::Write, 0, 1, 0, 8),
-            4,
-            codes::RDMAP_OPCODE,
-            false,
-        ),
-        t(
-            "4: opcode 9",
-            with_ctrl(Segment::send(Opcode::Send, 0, 1, data(8)), |c| c.opcode = 9),
-            4,
-            codes::RDMAP_OPCODE,
-            false,
-        ),
-        t(
-            "4: Read Request without L",
-            with_ctrl(Segment::read_request(1, rr()), |c| c.last = false),
-            4,
-            codes::RDMAP_OPCODE,
-            false,
-        ),
-        // 5
-        t(
-            "5: invalid STag (key off by one)",
-            fpdu(&Segment::write(main ^ 1, mva, data(8))),
-            5,
-            codes::DDP_T_INVALID_STAG,
-            true,
-        ),
-        t(
-            "5: malformed STag (spare bit set)",
-            fpdu(&Segment::read_response(main | 1 << 20, mva, data(8))),
-            5,
-            codes::DDP_T_INVALID_STAG,
-            true,
-        ),
-        // 6
-        t(
-            "6: PD",
-            fpdu(&Segment::write(w.other_pd.0, 0x1000, data(8))),
-            6,
-            codes::DDP_T_STAG_NOT_ASSOC,
-            true,
-        ),
-        // 7
-        t(
-            "7: no remote write right",
-            fpdu(&Segment::write(w.no_write.0, 0x1000, data(8))),
-            7,
-            codes::DDP_T_INVALID_STAG,
-            true,
-        ),
-        // 8
-        t(
-            "8: TO wrap",
-            fpdu(&Segment::write(w.top.0, u64::MAX - 6, data(8))),
-            8,
-            codes::DDP_T_TO_WRAP,
-            true,
-        ),
-        // 9
-        t(
-            "9: below the base",
-            fpdu(&Segment::write(main, mva - 1, data(8))),
-            9,
-            codes::DDP_T_BASE_BOUNDS,
-            true,
-        ),
-        t(
-            "9: past the end",
-            fpdu(&Segment::write(main, mva + 0x10_0000 - 7, data(8))),
-            9,
-            codes::DDP_T_BASE_BOUNDS,
-            true,
-        ),
-        // 10
-        t(
-            "10: QN",
-            untagged(Opcode::Send, 1, 1, 0, 8),
-            10,
-            codes::DDP_UT_INVALID_QN,
-            true,
-        ),
-        t(
-            "10: MSN",
-            fpdu(&Segment::send(Opcode::Send, 0, 2, data(8))),
-            10,
-            codes::DDP_UT_MSN_RANGE,
-            true,
-        ),
-        t(
-            "10: Read Request MSN",
-            fpdu(&Segment::read_request(0, rr())),
-            10,
-            codes::DDP_UT_MSN_RANGE,
-            true,
-        ),
-        Case {
-            buffer: false,
-            ..t(
-                "10: no buffer",
-                fpdu(&Segment::send(Opcode::SendSe, 0, 1, data(8))),
-                10,
-                codes::DDP_UT_MSN_NOBUF,
-                true,
-            )
-        },
-        t(
-            "10: MO",
-            untagged(Opcode::Send, 0, 1, BUF_LEN + 1, 0),
-            10,
-            codes::DDP_UT_INVALID_MO,
-            true,
-        ),
-        t(
-            "10: too long",
-            fpdu(&Segment::send(
-                Opcode::Send,
-                0,
-                1,
-                data(BUF_LEN as usize + 1),
-            )),
-            10,
-            codes::DDP_UT_TOO_LONG,
-            true,
-        ),
-        // 11
-        t(
-            "11: no such STag",
-            fpdu(&Segment::send(Opcode::SendInv, main ^ 1, 1, data(8))),
-            11,
-            codes::RDMAP_CANNOT_INVALIDATE_OP,
-            true,
-        ),
-        t(
-            "11: PD",
-            fpdu(&Segment::send(Opcode::SendSeInv, w.other_pd.0, 1, data(8))),
-            11,
-            codes::RDMAP_CANNOT_INVALIDATE_PROT,
-            true,
-        ),
-        t(
-            "11: peer may not invalidate",
-            fpdu(&Segment::send(Opcode::SendInv, w.no_write.0, 1, data(8))),
-            11,
-            codes::RDMAP_CANNOT_INVALIDATE_PROT,
-            true,
-        ),
-    ];
-    // A Read Request with an error carries R; check it once more with the
-    // request's own MO wrong.
-    v.push(t(
-        "10: Read Request MO",
-        fpdu(&Segment {
-            ctrl: Control::new(Opcode::ReadRequest, true),
-            ddp: DdpHeader::Untagged {
-                rsvd_ulp: 0,
-                qn: 1,
-                msn: 1,
-                mo: 4,
-            },
-            body: Body::ReadRequest(rr()),
-        }),
-        10,
-        codes::DDP_UT_INVALID_MO,
-        true,
-    ));
-    v
-}
-
 fn counters_delta_check(w: &World, name: &str, before: (Counters, Counters), k: u8) {
     let dut = w.b.counters().since(&before.0);
     let model = w.model.counters().since(&before.1);
@@ -1509,10 +1178,31 @@ fn counters_delta_check(w: &World, name: &str, before: (Counters, Counters), k: 
     assert_eq!(dut.placed + dut.delivered + dut.placed_bytes, 0, "{name}");
 }
 
-/// Every row of SPEC's check table through the NIC: the hand-written
-/// action / check / Terminate, the model agreeing, the exact Terminate
-/// bytes on `m_axis_tx`, `cnt_check_<k>` + 1 and nothing else, and no byte
-/// of host memory written. Run with no back-pressure, then with random.
+/// The world's regions and limits as the rows of SPEC's table name them
+/// (`testbench::bad_segments`).
+fn targets(w: &World) -> Targets {
+    let t = |(stag, e): (u32, Entry)| Target {
+        stag,
+        va: e.va_base,
+        len: e.length,
+    };
+    Targets {
+        main: t(w.main),
+        other_pd: t(w.other_pd),
+        no_write: t(w.no_write),
+        top: t(w.top),
+        max_payload: w.model.cfg().max_payload,
+        buf_len: BUF_LEN,
+    }
+}
+
+/// Every row of SPEC's check table through the NIC (the rows of
+/// `testbench::bad_segments`, shared with the system test of scenario 8):
+/// the hand-written action / check / Terminate, the model agreeing, the
+/// exact Terminate bytes on `m_axis_tx` (the model's, which must also be
+/// the row's own expectation), `cnt_check_<k>` + 1 and nothing else, and
+/// no byte of host memory written. Run with no back-pressure, then with
+/// random.
 #[test]
 fn spec_table_rows() {
     for (pass, test) in [(0, "nic_rx_spec_rows"), (1, "nic_rx_spec_rows_stalls")] {
@@ -1523,58 +1213,52 @@ fn spec_table_rows() {
             Stalls::random(&mut rng(seed))
         };
         let mut w = World::build(test, seed, stalls, &params());
-        let list = cases(&w);
+        let t = targets(&w);
+        let list = bad_segments::rows(&t);
         for c in &list {
             w.reset_conn(c.buffer);
             let before = (w.b.counters(), *w.model.counters());
-            let o = w.one(CONN, c.seg.clone(), c.name);
+            let o = w.one(CONN, c.fpdu.clone(), c.name);
             assert_eq!(
                 (o.action, o.reason, o.term, o.verdict.term_with_hdr),
-                (c.action, c.reason, c.term, c.with_hdr),
+                (Action::Terminate, c.check, Some(c.term), c.with_hdr),
                 "{}: the model's (action, check, Terminate, D) against the table",
                 c.name
             );
-            assert!(o.terminate.is_some(), "{}", c.name);
-            counters_delta_check(&w, c.name, before, c.reason);
+            assert_eq!(
+                o.terminate,
+                Some(c.expected_terminate(1, t.max_payload)),
+                "{}: the model's Terminate against the row's",
+                c.name
+            );
+            counters_delta_check(&w, c.name, before, c.check);
             assert!(w.model.conn(CONN).unwrap().error, "{}: in Error", c.name);
         }
         // 1: an unknown connection, and a connection in Error.
         w.reset_conn(true);
-        for (name, conn) in [
-            ("1: unknown connection", 9u16),
-            ("1: connection id out of range", 0x8001),
-        ] {
+        let drops = bad_segments::drop_rows(&t);
+        for row in &drops {
+            let conn = match row.conn {
+                DropConn::Unknown(c) => c,
+                DropConn::InError => {
+                    let o = w.one(CONN, bad_segments::into_error(&t), "CRC");
+                    assert_eq!(o.reason, 2);
+                    CONN
+                }
+            };
             let before = (w.b.counters(), *w.model.counters());
-            let o = w.one(
-                conn,
-                fpdu(&Segment::write(w.main.0, w.main.1.va_base, vec![1; 16])),
-                name,
-            );
+            let o = w.one(conn, row.fpdu.clone(), row.name);
             assert_eq!(
                 (o.action, o.reason, o.terminate.is_none()),
                 (Action::Drop, 1, true),
-                "{name}"
+                "{}",
+                row.name
             );
-            counters_delta_check(&w, name, before, 1);
+            counters_delta_check(&w, row.name, before, 1);
         }
-        let o = w.one(
-            CONN,
-            bad_crc(&Segment::write(w.main.0, w.main.1.va_base, vec![1; 16])),
-            "CRC",
-        );
-        assert_eq!(o.reason, 2);
-        let before = (w.b.counters(), *w.model.counters());
-        let name = "1: connection in Error";
-        let o = w.one(
-            CONN,
-            fpdu(&Segment::send(Opcode::Send, 0, 1, vec![1; 16])),
-            name,
-        );
-        assert_eq!((o.action, o.reason), (Action::Drop, 1), "{name}");
-        counters_delta_check(&w, name, before, 1);
         eprintln!(
             "[{test}] {} rows, {} Terminates checked, {} cycles",
-            list.len() + 3,
+            list.len() + drops.len(),
             w.b.terms_seen,
             w.b.m.cycle()
         );
@@ -1634,7 +1318,11 @@ fn passing_operations() {
     );
     assert_eq!((o.action, o.invalidated), (Action::Place, Some(inv)));
     assert_eq!(o.place.unwrap().addr, BUF + 0x1000);
-    let o = w.one(CONN, fpdu(&Segment::read_request(1, rr())), "read request");
+    let o = w.one(
+        CONN,
+        fpdu(&Segment::read_request(1, read_request())),
+        "read request",
+    );
     assert_eq!((o.action, o.reason), (Action::Deliver, 0));
     assert_eq!(w.model.conn(CONN).unwrap().msn_rreq, 2);
     let o = w.one(
@@ -2236,7 +1924,7 @@ fn dma_write_error() {
             ),
             (
                 CONN,
-                fpdu(&Segment::read_request(1, rr())),
+                fpdu(&Segment::read_request(1, read_request())),
                 "read request after".into(),
             ),
             (

@@ -16,10 +16,18 @@ use hdl::blocks::system::SystemParams;
 use hdl::params::Params;
 use rand::rngs::StdRng;
 use rand::Rng;
-use sim::driver::{Driver, DriverConfig, HostBus, NotFound, Region, Resolve, StagCode, Step};
+use sim::axis::AxisFrame;
+use sim::driver::{
+    rights, ConnCode, ConnOp, ConnState, Driver, DriverConfig, HostBus, NotFound, Region, Resolve,
+    StagCode, Step,
+};
 use sim::iwarp::frames::{codes, Opcode, Segment};
 use sim::pattern::Pattern;
 use sim::regs::counters as K;
+use testbench::bad_segments::{
+    self, decode_terminate, describe_terminate, DropConn, Row, Target, Targets,
+};
+use testbench::models::nic_rx::Counters;
 use testbench::system_bench::SystemBench;
 
 /// Protection domain of every region and connection.
@@ -978,6 +986,490 @@ fn scenario11_foreign_cache_evictions_and_re_resolution() {
     assert_eq!(ev as usize, evicting, "[{test}] EVICTIONS");
     assert_eq!(b.terminates(1), vec![]);
     b.finish();
+}
+
+// -------------------------------------------------------------------------
+// Scenario 8: every bad input of SPEC's check table, on both NICs, before
+// and after a move
+// -------------------------------------------------------------------------
+
+/// Scenario 8's connection (NIC 0's, then moved to NIC 1).
+const S8_CONN: u16 = 3;
+/// A connection that stays at NIC 0 (its good Write at the end).
+const S8_STAYS: u16 = 4;
+/// Scenario 8's receive buffer (one, reposted before each row).
+const S8_BUF: u64 = 0x60_0000;
+/// Below `--max-payload` (256), so "too long" fails check 10, not 2.
+const S8_BUF_LEN: u32 = 128;
+
+/// Scenario 8's bench: the system, the driver, what the rows name, and
+/// which of NIC 0's STags NIC 1 holds a copy of.
+struct Bad {
+    test: String,
+    b: SystemBench,
+    d: Driver,
+    t: Targets,
+    /// NIC 0's registered STags and their regions.
+    live: Vec<(u32, Region)>,
+    /// NIC 0's STags installed at NIC 1 (by the driver, on a miss).
+    at1: Vec<u32>,
+    rows_run: [usize; 2],
+}
+
+impl Bad {
+    /// Every COUNTERS counter of NIC `nic`, read through the bus.
+    fn counters(&mut self, nic: usize) -> Counters {
+        let mut v = [0u32; 19];
+        for (i, x) in v.iter_mut().enumerate() {
+            let off = K::BASE + K::CNT_PLACED_OFFSET + 4 * i as u64;
+            *x = self.b.read(self.d.addr(nic, off)).unwrap();
+        }
+        Counters::from_values(&v)
+    }
+
+    /// RECREATE the connection at `nic` (out of Error, MSNs 1, queue
+    /// emptied) and post its buffer if `buffer`.
+    fn fresh_conn(&mut self, nic: usize, buffer: bool) {
+        let st = ConnState {
+            conn: S8_CONN,
+            msn: [1, 1, 1],
+            ..ConnState::default()
+        };
+        let (code, _) = self
+            .d
+            .conn_command(&mut self.b, nic, ConnOp::Recreate, &st, 0)
+            .unwrap();
+        assert_eq!(code, ConnCode::Ok, "[{}] RECREATE at NIC {nic}", self.test);
+        if buffer {
+            self.d
+                .post_recv(&mut self.b, nic, S8_CONN, S8_BUF, S8_BUF_LEN)
+                .unwrap();
+        }
+    }
+
+    /// A spare index bit set (between the NIC id and the entry bits,
+    /// `--entries` 16 in [`params`]): every table answers MALFORMED at
+    /// once, whatever the NIC id, so no miss.
+    fn malformed(&self, stag: u32) -> bool {
+        let id_bits = self.d.config().nic_id_bits;
+        stag << id_bits >> (id_bits + 8 + 4) != 0
+    }
+
+    /// Send `fpdu` on `conn` at NIC `nic`, serve the driver until quiet,
+    /// and check what every bad segment must leave: nothing written to
+    /// host memory (no AW burst, no byte recorded), `want` exactly as the
+    /// counter increments of NIC `nic` and none at the other NIC, and the
+    /// driver's claim steps `steps` (a miss resolved or rejected; none for
+    /// a segment judged at once). Returns the frames each NIC sent.
+    fn one(
+        &mut self,
+        nic: usize,
+        conn: u16,
+        fpdu: Vec<u8>,
+        name: &str,
+        want: Counters,
+        steps: Vec<(usize, Step)>,
+    ) -> [Vec<AxisFrame>; 2] {
+        let other = 1 - nic;
+        let before = (self.counters(nic), self.counters(other));
+        let (writes, bursts) = (self.b.wr.writes().len(), self.b.bursts.len());
+        self.d.clear_log();
+        self.b.send_fpdu(nic, conn, fpdu);
+        drive(&mut self.b, &mut self.d, 200);
+        let test = self.test.clone();
+        assert_eq!(
+            (self.b.wr.writes().len(), self.b.bursts.len()),
+            (writes, bursts),
+            "[{test}] NIC {nic}, {name}: host memory written"
+        );
+        let got = self.counters(nic).since(&before.0);
+        assert_eq!(
+            got.nonzero(),
+            want.nonzero(),
+            "[{test}] NIC {nic}, {name}: counter increments"
+        );
+        let got = self.counters(other).since(&before.1);
+        assert_eq!(
+            got.nonzero(),
+            vec![],
+            "[{test}] NIC {nic}, {name}: NIC {other}'s counters"
+        );
+        let got_steps: Vec<(usize, Step)> = claim_steps(&self.d)
+            .into_iter()
+            .map(|(n, s)| match s {
+                Step::MissReceived { stag, conn, .. } => (
+                    n,
+                    Step::MissReceived {
+                        stag,
+                        conn,
+                        arrival: 0,
+                    },
+                ),
+                s => (n, s),
+            })
+            .collect();
+        assert_eq!(
+            got_steps, steps,
+            "[{test}] NIC {nic}, {name}: the driver's claim steps"
+        );
+        let mut frames = [Vec::new(), Vec::new()];
+        for (k, f) in frames.iter_mut().enumerate() {
+            while let Some(x) = self.b.sink[k].recv() {
+                f.push(x);
+            }
+        }
+        frames
+    }
+
+    /// One row of checks 2 to 11 at NIC `nic`: its exact Terminate out of
+    /// `m{nic}_axis_tx` on the connection (layer / type / code, D and the
+    /// echoed DDP header, R and the Read Request, MSN 1: the bytes), the
+    /// counters (`cnt_check_<k>`, `cnt_terminates`, and at NIC 1 for a
+    /// STag of NIC 0 it holds no copy of: `cnt_parked` and
+    /// `cnt_miss_events`, the miss resolved through the driver first),
+    /// nothing written, the connection in Error. `recreate`: the
+    /// connection made fresh first (with the row's buffer).
+    fn row(&mut self, nic: usize, row: &Row, recreate: bool) {
+        let test = self.test.clone();
+        let name = row.name;
+        if recreate {
+            self.fresh_conn(nic, row.buffer);
+        }
+        let max = self.t.max_payload;
+        // At NIC 1 a STag of NIC 0 without a copy there parks the segment
+        // and raises a miss; the driver QUERYs NIC 0 and INSTALLs the
+        // entry (then the replay fails the row's check against the copy)
+        // or, for a STag NIC 0 does not hold, REJECTs it (then the replay
+        // fails check 5 or 11 as invalid: the same Terminate as at NIC 0).
+        let miss = row.looked_up_stag(max).filter(|&s| {
+            nic == 1 && self.d.origin_of(s) == 0 && !self.malformed(s) && !self.at1.contains(&s)
+        });
+        let mut want = Counters::default();
+        want.check[row.check as usize] = 1;
+        want.terminates = 1;
+        let mut steps = Vec::new();
+        if let Some(stag) = miss {
+            want.parked = 1;
+            want.miss_events = 1;
+            steps.push((
+                1,
+                Step::MissReceived {
+                    stag,
+                    conn: S8_CONN,
+                    arrival: 0,
+                },
+            ));
+            steps.push((
+                0,
+                Step::QueryOrigin {
+                    stag,
+                    how: Resolve::SingleQuery,
+                },
+            ));
+            match self.live.iter().find(|(s, _)| *s == stag) {
+                Some(&(_, region)) => {
+                    steps.push((
+                        0,
+                        Step::Found {
+                            stag,
+                            region,
+                            scanned: 1,
+                        },
+                    ));
+                    steps.push((
+                        1,
+                        Step::Installed {
+                            stag,
+                            code: StagCode::Ok,
+                            evicted: false,
+                        },
+                    ));
+                    self.at1.push(stag);
+                }
+                None => {
+                    steps.push((
+                        0,
+                        Step::NotInList {
+                            stag,
+                            reason: NotFound::Query(StagCode::Unknown),
+                        },
+                    ));
+                    steps.push((1, Step::Rejected { stag }));
+                }
+            }
+        }
+        let [mut f0, mut f1] = self.one(nic, S8_CONN, row.fpdu.clone(), name, want, steps);
+        let (mine, theirs) = if nic == 0 {
+            (&mut f0, &f1)
+        } else {
+            (&mut f1, &f0)
+        };
+        assert!(
+            theirs.is_empty(),
+            "[{test}] NIC {nic}, {name}: the other NIC sent {} frames",
+            theirs.len()
+        );
+        assert_eq!(
+            mine.len(),
+            1,
+            "[{test}] NIC {nic}, {name}: one Terminate expected, got {:?}",
+            mine.iter()
+                .map(|f| describe_terminate(&f.data))
+                .collect::<Vec<_>>()
+        );
+        let f = mine.pop().unwrap();
+        assert_eq!(f.user, S8_CONN as u64, "[{test}] NIC {nic}, {name}: tuser");
+        let want_bytes = row.expected_terminate(1, max);
+        let (msn, term) = decode_terminate(&f.data)
+            .unwrap_or_else(|e| panic!("[{test}] NIC {nic}, {name}: {e}: {:02x?}", f.data));
+        let (_, want_term) = decode_terminate(&want_bytes).unwrap();
+        assert_eq!(
+            term.code(),
+            row.term,
+            "[{test}] NIC {nic}, {name}: Terminate layer / type / code ({})",
+            describe_terminate(&f.data)
+        );
+        assert_eq!(
+            (term.d(), term.m, term.r()),
+            (row.with_hdr, row.with_hdr, want_term.r()),
+            "[{test}] NIC {nic}, {name}: D, M, R ({})",
+            describe_terminate(&f.data)
+        );
+        assert_eq!(
+            (msn, term.ddp, term.rdma),
+            (1, want_term.ddp, want_term.rdma),
+            "[{test}] NIC {nic}, {name}: MSN and echoed headers"
+        );
+        assert_eq!(
+            f.data, want_bytes,
+            "[{test}] NIC {nic}, {name}: Terminate bytes"
+        );
+        let e = self.d.export_conn(&mut self.b, nic, S8_CONN).unwrap();
+        assert_eq!(
+            (e.error, e.msn[2]),
+            (true, 2),
+            "[{test}] NIC {nic}, {name}: the connection in Error, one Terminate sent"
+        );
+        self.rows_run[nic] += 1;
+    }
+
+    /// A check-1 segment at NIC `nic` on `conn`: dropped, `cnt_check_1`
+    /// only, no Terminate anywhere, nothing written.
+    fn dropped(&mut self, nic: usize, conn: u16, fpdu: Vec<u8>, name: &str) {
+        let mut want = Counters::default();
+        want.check[1] = 1;
+        let frames = self.one(nic, conn, fpdu, name, want, vec![]);
+        assert_eq!(
+            frames.iter().map(|f| f.len()).sum::<usize>(),
+            0,
+            "[{}] NIC {nic}, {name}: frames sent",
+            self.test
+        );
+        self.rows_run[nic] += 1;
+    }
+
+    /// Every row of the table at NIC `nic`, then the check-1 rows.
+    fn all_rows(&mut self, nic: usize) {
+        for row in bad_segments::rows(&self.t) {
+            self.row(nic, &row, true);
+        }
+        self.fresh_conn(nic, true);
+        for row in bad_segments::drop_rows(&self.t) {
+            let conn = match row.conn {
+                DropConn::Unknown(c) => c,
+                DropConn::InError => {
+                    // Into Error by a check-2 row (its Terminate checked).
+                    let into = Row {
+                        name: "2: CRC, into Error",
+                        fpdu: bad_segments::into_error(&self.t),
+                        buffer: true,
+                        check: 2,
+                        term: codes::LLP_CRC,
+                        with_hdr: false,
+                    };
+                    self.row(nic, &into, false);
+                    S8_CONN
+                }
+            };
+            self.dropped(nic, conn, row.fpdu, row.name);
+        }
+    }
+}
+
+/// Scenario 8: the rows of `testbench::bad_segments` (one failing segment
+/// per way each check of SPEC's table can fail, the same rows as
+/// `nic_rx.rs`'s `spec_table_rows`), each on a fresh connection, at NIC 0
+/// where the connection and the regions live; then the connection moves to
+/// NIC 1, one good Write resolves NIC 0's `main` STag there (driver mode,
+/// single QUERY), and every row again at NIC 1. Each row: its exact
+/// Terminate out of that NIC's `m_axis_tx` (layer / type / code, echoed
+/// headers, MSN), that NIC's COUNTERS (`cnt_check_<k>` + 1 and nothing
+/// else but what a miss adds), the other NIC silent, no DMA at all, the
+/// connection in Error. At the end a good Write lands at each NIC and a
+/// Send at NIC 1: nothing got stuck.
+///
+/// Rows adapted after the move (every row still runs at NIC 1):
+/// * checks 5 to 11 name NIC 0's STags, foreign at NIC 1. A STag NIC 1
+///   holds no copy of yet parks the segment and raises a miss; the driver
+///   resolves it first: `other_pd` (row 6), `no_write` (7) and `top` (8)
+///   are found at NIC 0 and INSTALLed at NIC 1, and the replay fails the
+///   row's check against the migrated entry (its PD, rights, VA range
+///   travelled with it); `main ^ 1` (a stale key: rows "5: invalid STag"
+///   and "11: no such STag") is not in NIC 0's list and is REJECTed, so the
+///   replay reads it invalid: the same Terminate as at NIC 0, reached
+///   through the miss path (`cnt_parked`, `cnt_miss_events` + 1). The
+///   malformed STag is refused at once at both NICs (no miss).
+/// * check 1 at NIC 1 needs no connection of NIC 0's; NIC 0 after the move
+///   gets one more check-1 row: a Write on the moved connection, which NIC
+///   0 no longer knows (dropped, not placed twice).
+#[test]
+fn scenario8_every_bad_input_on_both_nics_before_and_after_a_move() {
+    let test = "system_bad_inputs";
+    let (mut b, mut d, mut r) = setup(test, 2, Resolve::SingleQuery);
+    assert_eq!(
+        (K::CNT_DMA_ERRORS_OFFSET, K::CNT_CHECK_11_OFFSET),
+        (K::CNT_PLACED_OFFSET + 4 * 7, K::CNT_PLACED_OFFSET + 4 * 18),
+        "COUNTERS in COUNTER_NAMES order"
+    );
+    let main = Region::rw(0x10_0000, 0x7000_0000_1000, 0x1000, PD);
+    let other_pd = Region::rw(0x20_0000, 0x1000, 0x1000, PD + 1);
+    let no_write = Region {
+        rights: rights::LOCAL_READ | rights::LOCAL_WRITE | rights::REMOTE_READ,
+        remote_inv: false,
+        ..Region::rw(0x30_0000, 0x1000, 0x1000, PD)
+    };
+    let top = Region::rw(0x40_0000, u64::MAX - 0xfff, 0x2000, PD);
+    let mut live = Vec::new();
+    for reg in [main, other_pd, no_write, top] {
+        live.push((d.register_region(&mut b, 0, reg).unwrap(), reg));
+    }
+    let target = |k: usize| Target {
+        stag: live[k].0,
+        va: live[k].1.va_base,
+        len: live[k].1.length,
+    };
+    let t = Targets {
+        main: target(0),
+        other_pd: target(1),
+        no_write: target(2),
+        top: target(3),
+        max_payload: b.params.nic.rx.max_payload,
+        buf_len: S8_BUF_LEN,
+    };
+    let s_main = t.main.stag;
+    d.create_conn(&mut b, 0, S8_CONN, PD, [1, 1, 1]).unwrap();
+    d.create_conn(&mut b, 0, S8_STAYS, PD, [1, 1, 1]).unwrap();
+    let mut x = Bad {
+        test: test.to_string(),
+        b,
+        d,
+        t,
+        live,
+        at1: Vec::new(),
+        rows_run: [0, 0],
+    };
+    // Before the move: every row at NIC 0.
+    x.all_rows(0);
+    // The move, in a clean state: out of Error, MSNs 1, the buffer posted.
+    x.fresh_conn(0, true);
+    let st = x.d.move_connection(&mut x.b, 0, 1, S8_CONN).unwrap();
+    assert_eq!(
+        (st.pd, st.msn, st.error, st.rq.clone()),
+        (PD, [1, 1, 1], false, vec![(S8_BUF, S8_BUF_LEN)]),
+        "[{test}] the moved state"
+    );
+    // NIC 0 no longer knows the connection: a Write on it is check 1 there.
+    let stale = sim::iwarp::frames::fpdu(&Segment::write(s_main, main.va_base, vec![1; 16]));
+    x.dropped(0, S8_CONN, stale, "1: the moved connection at its old NIC");
+    // NIC 0's STag resolved at NIC 1 once, by a good Write (driver mode).
+    x.d.clear_log();
+    let (seg, w0) = write_seg(&mut x.b, &mut r, &main, s_main, main.va_base, 64, 0);
+    x.b.send(1, S8_CONN, &seg);
+    drive(&mut x.b, &mut x.d, 300);
+    x.b.assert_placed(main.dma_base, &w0, 1, s_main as u64, 0);
+    let steps = claim_steps(&x.d);
+    assert!(
+        matches!(
+            steps.as_slice(),
+            [
+                (1, Step::MissReceived { stag: a, conn: S8_CONN, .. }),
+                (0, Step::QueryOrigin { stag: b, .. }),
+                (0, Step::Found { stag: c, .. }),
+                (1, Step::Installed { stag: e, code: StagCode::Ok, .. }),
+            ] if [*a, *b, *c, *e] == [s_main; 4]
+        ),
+        "[{test}] resolving {s_main:#x} at NIC 1: {steps:?}"
+    );
+    x.at1.push(s_main);
+    // After the move: every row at NIC 1.
+    x.all_rows(1);
+    assert_eq!(
+        x.at1,
+        vec![s_main, t.other_pd.stag, t.no_write.stag, t.top.stag],
+        "[{test}] NIC 0's STags installed at NIC 1, in order"
+    );
+    // Nothing stuck: a good Write at each NIC, a Send at NIC 1.
+    x.fresh_conn(1, true);
+    let (seg, w1) = write_seg(
+        &mut x.b,
+        &mut r,
+        &main,
+        s_main,
+        main.va_base + 0x100,
+        100,
+        1,
+    );
+    x.b.send(1, S8_CONN, &seg);
+    let sbytes = data(&mut r, S8_BUF_LEN as usize);
+    x.b.expect_place(S8_BUF, S8_BUF_LEN as u64, S8_BUF, 1);
+    x.b.send(
+        1,
+        S8_CONN,
+        &Segment::send(Opcode::Send, 0, 1, sbytes.clone()),
+    );
+    let (seg, w2) = write_seg(
+        &mut x.b,
+        &mut r,
+        &main,
+        s_main,
+        main.va_base + 0x200,
+        100,
+        2,
+    );
+    x.b.send(0, S8_STAYS, &seg);
+    x.d.clear_log();
+    drive(&mut x.b, &mut x.d, 300);
+    assert_eq!(
+        claim_steps(&x.d),
+        vec![],
+        "[{test}] no miss: the copy is there"
+    );
+    x.b.assert_placed(main.dma_base + 0x100, &w1, 1, s_main as u64, 1);
+    x.b.assert_placed(S8_BUF, &sbytes, 1, S8_BUF, 1);
+    x.b.assert_placed(main.dma_base + 0x200, &w2, 0, s_main as u64, 2);
+    assert_eq!((x.b.terminates(0), x.b.terminates(1)), (vec![], vec![]));
+    // Host memory: the four good segments only.
+    x.b.assert_writes_within(&[
+        main.dma_base..main.dma_base + 64,
+        main.dma_base + 0x100..main.dma_base + 0x164,
+        main.dma_base + 0x200..main.dma_base + 0x264,
+        S8_BUF..S8_BUF + S8_BUF_LEN as u64,
+    ]);
+    for reg in [other_pd, no_write, top] {
+        x.b.assert_untouched(reg.dma_base..reg.dma_base + reg.length);
+    }
+    let placed = (
+        counter(&mut x.b, &mut x.d, 0, K::CNT_PLACED_OFFSET),
+        counter(&mut x.b, &mut x.d, 1, K::CNT_PLACED_OFFSET),
+    );
+    assert_eq!(placed, (1, 3), "[{test}] CNT_PLACED of NIC 0, NIC 1");
+    eprintln!(
+        "[{test}] rows checked: {} at NIC 0, {} at NIC 1; {} cycles",
+        x.rows_run[0],
+        x.rows_run[1],
+        x.b.m.cycle()
+    );
+    x.b.finish();
 }
 
 // -------------------------------------------------------------------------
