@@ -1,6 +1,9 @@
 //! Everything the generator emits is lint-clean under Verilator -Wall,
 //! latch-free and synthesizable in Yosys, and elaborates in Icarus, at the
 //! defaults and at random parameter sets inside the documented ranges.
+//! Yosys maps the default and the smallest set down to iCE40 cells; the
+//! random sets stop after coarse synthesis (`common::Flow`), which keeps CI
+//! time down (the mapping of a 256-bit, 4096-entry set took minutes).
 
 mod common;
 
@@ -59,7 +62,9 @@ fn random_parameter_sets_pass_every_tool() {
             continue;
         };
         let design = hdl::design::standard(&params).unwrap();
-        if let Err(e) = common::check_design(&design, "random") {
+        // The default and smallest sets go down to iCE40 cells; the random
+        // ones (often 256-bit, 4096 entries) stop after coarse synthesis.
+        if let Err(e) = common::check_design_with(&design, "random", common::Flow::Coarse) {
             panic!("SEED={seed}, parameters {params}:\n{e}");
         }
         done += 1;
