@@ -113,11 +113,12 @@ fn commands_and_statuses() {
     let cfg = small();
     let mut b = Bench::new(cfg, "conn_table_commands_and_statuses");
     b.reset();
-    // CREATE: OK, then EXISTS; id out of range: BAD_ID. One edge to answer.
+    // CREATE: OK, then EXISTS; id out of range: BAD_ID. Executed at a+1,
+    // committed and answered at a+2.
     let d = run_cmd(&mut b, create(3, 0x1234, 0xffff_fffe));
     assert_eq!(d.resp.status, st(status::OK));
     assert_eq!(d.resp.conn, 3);
-    assert_eq!(d.answered, d.accepted + 2, "resp_valid raised at a+1");
+    assert_eq!(d.answered, d.accepted + 3, "resp_valid raised at a+2");
     assert_eq!(
         run_cmd(&mut b, create(3, 1, 1)).resp.status,
         st(status::EXISTS)
@@ -317,10 +318,39 @@ fn lookup_update_hazards() {
     i.up_conn = 2;
     i.up_msn_send = true;
     i.up_set_error = true;
-    b.step(&i); // executes and commits here, with the update
+    b.step(&i); // edge a+1: executes, with the update
+    let mut i = idle();
+    i.up_valid = true;
+    i.up_conn = 2;
+    i.up_msn_rreq = true;
+    i.up_set_error = true;
+    b.step(&i); // edge a+2: commits, with a second update
     b.step(&idle());
     let l = lookup(&mut b, 2);
-    assert!(!l.error && l.msn_send == 1000);
+    assert!(!l.error && l.msn_send == 1000 && l.msn_rreq == 1100);
+    // A pop at the execute edge of a POST_RECV to a full queue: the status
+    // was decided before it (FULL); one at the execute edge of a POST_RECV
+    // that fits: both happen.
+    for k in 0..cfg.rq_depth {
+        run_cmd(&mut b, post(2, 0x1000 + k as u64, 1));
+    }
+    for expect in [status::FULL, status::OK] {
+        let mut i = idle();
+        i.cmd_valid = true;
+        i.cmd = post(2, 0x5000, 7);
+        b.step(&i); // accepted
+        let mut i = idle();
+        i.up_valid = true;
+        i.up_conn = 2;
+        i.up_msn_send = true;
+        b.step(&i); // edge a+1: executes, with a pop
+        b.step(&idle()); // a+2: commits
+        let got = b.step(&idle());
+        assert!(got.resp_valid);
+        assert_eq!(got.resp.status, st(expect));
+    }
+    let l = lookup(&mut b, 2);
+    assert!(l.rq_valid && l.rq_addr == 0x1002);
     // Other connection untouched.
     let l = lookup(&mut b, 5);
     assert_eq!((l.msn_send, l.pd, l.error), (50, 10, false));
@@ -393,7 +423,10 @@ fn random_run(cfg: Config, test: &str) {
     let mut hist = [0u64; 8];
     let mut ops = [0u64; 8];
     let mut i = idle();
-    for _ in 0..cycles {
+    for cycle in 0..cycles {
+        // Every fourth window of 1,000 cycles pops nothing, so that queues
+        // fill up (FULL) although a command takes three edges.
+        let no_pops = (cycle / 1000) % 4 == 3;
         // Commands: hold cmd_valid until accepted (valid/ready).
         if !i.cmd_valid && r.gen_bool(0.5) {
             let o = match r.gen_range(0..20) {
@@ -433,7 +466,7 @@ fn random_run(cfg: Config, test: &str) {
         i.rd_conn = id(&mut r);
         i.up_valid = r.gen_bool(0.4);
         i.up_conn = id(&mut r);
-        i.up_msn_send = r.gen_bool(0.5);
+        i.up_msn_send = !no_pops && r.gen_bool(0.5);
         i.up_msn_rreq = r.gen_bool(0.3);
         i.up_msn_term = r.gen_bool(0.2);
         i.up_set_error = r.gen_bool(0.05);

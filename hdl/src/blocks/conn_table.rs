@@ -304,7 +304,16 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
     let c_err_in = m.signal("c_error_reg", 1, "");
     let c_buf = m.signal("c_buf_reg", bw, "POST_RECV: {len, addr}");
     let c_index = m.signal("c_index_reg", qb, "");
-    m.assign(&cmd_ready, busy.lnot().land(r_valid.lnot()));
+    let commit = m.reg(
+        "cmd_commit_reg",
+        1,
+        0,
+        "a command executed at the previous edge: commit now",
+    );
+    m.assign(
+        &cmd_ready,
+        busy.lnot().land(commit.lnot()).land(r_valid.lnot()),
+    );
     let accept = cmd_valid.land(&cmd_ready);
     m.sync("command capture", |b| {
         b.when(accept.clone(), |b| {
@@ -319,7 +328,15 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
             b.assign(&c_index, &cmd_index);
         });
     });
-    let c_sel = decode(&mut m, "cmd_sel", &c_conn);
+    // The command's one-hot select, decoded from `cmd_conn` at the accept
+    // edge (registered: the execute and commit edges only read it).
+    let cmd_sel_in = decode(&mut m, "cmd_sel_in", &cmd_conn);
+    let c_sel_reg = m.signal(
+        "cmd_sel_reg",
+        n,
+        "one-hot select of the command's connection",
+    );
+    let c_sel: Vec<Expr> = (0..n).map(|i| c_sel_reg.bit(i)).collect();
     let c_idx = c_conn.slice(cb - 1, 0);
     let c_in_range = c_conn.slice(15, cb).eq(Expr::zero(16 - cb));
     // The accept edge also reads the command's words (process below).
@@ -404,18 +421,37 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
     // Nonempty before the next edge: a pending write, else the flip-flop.
     let ne_eff = |idx: &Expr, ff: Expr| Expr::mux(ne_wen.land(s_idx.eq(idx)), ne_new.clone(), ff);
 
-    // ---- commands: status and commit at the execute edge a+1 ----
-    let c_known = wire(
+    // ---- commands: status at the execute edge a+1, commit at a+2 ----
+    // The accept edge a selects the command's flip-flop bits (from the
+    // `cmd_conn` port, so the execute cycle starts from registers): the
+    // state before edge a, with the nonempty write pending at a forwarded.
+    // No command commits at edge a (a command is accepted only when none is
+    // executing or committing), and updates never change `known`; the
+    // execute cycle adds the update of edge a (a pop) and the nonempty
+    // write pending at a+1.
+    let cmd_idx_in = cmd_conn.slice(cb - 1, 0);
+    let a_known = m.signal("cmd_known_reg", 1, "known, selected at the accept edge");
+    let a_head = m.signal("cmd_head_reg", qb, "head slot before the accept edge");
+    let a_ne = m.signal("cmd_nonempty_reg", 1, "nonempty before the accept edge");
+    m.sync("command select at the accept edge", |b| {
+        b.when(accept.clone(), |b| {
+            b.assign(&c_sel_reg, Expr::concat(cmd_sel_in.iter().rev().cloned()));
+            b.assign(&a_known, pick(&cmd_sel_in, &c_valid));
+            b.assign(&a_head, pick(&cmd_sel_in, &c_head));
+            b.assign(&a_ne, ne_eff(&cmd_idx_in, pick(&cmd_sel_in, &c_ne)));
+        });
+    });
+    let c_known = a_known.clone();
+    let k_head = wire(
         &mut m,
-        "cmd_known",
-        pick(&c_sel, &c_valid),
-        "the command's connection exists",
+        "cmd_head",
+        Expr::mux(s_pop.land(s_idx.eq(&c_idx)), s_head.clone(), a_head.clone()),
+        "head slot before the execute edge (the update of the accept edge popped it)",
     );
-    let k_head = wire(&mut m, "cmd_head", pick(&c_sel, &c_head), "");
     let k_ne = wire(
         &mut m,
         "cmd_nonempty",
-        ne_eff(&c_idx, pick(&c_sel, &c_ne)),
+        ne_eff(&c_idx, a_ne.clone()),
         "its queue is not empty",
     );
     let k_diff = wire(
@@ -466,22 +502,30 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
         &mut m,
         "cmd_exec_ok",
         busy.land(c_status.eq_lit(status::OK)),
-        "a command commits at this edge",
+        "the executing command succeeds: it commits at the next edge",
     );
-    let do_load = wire(
-        &mut m,
-        "cmd_do_load",
-        exec_ok.land(is(op::CREATE).lor(is(op::IMPORT)).lor(is(op::RECREATE))),
+    // The commit edge a+2 acts on registered flags only (the status logic
+    // ends in registers; the per-connection write enables and the block-RAM
+    // write ports start from them). The command's fields stay registered
+    // until the next accept, at a+3 at the earliest.
+    let do_load = m.reg(
+        "cmd_do_load_reg",
+        1,
+        0,
         "CREATE / IMPORT / RECREATE commit: base, Error, empty queue",
     );
-    let do_create = exec_ok.land(is(op::CREATE).lor(is(op::IMPORT)));
-    let do_destroy = exec_ok.land(is(op::DESTROY));
-    let do_post = wire(
-        &mut m,
-        "cmd_do_post",
-        exec_ok.land(is(op::POST_RECV)),
-        "POST_RECV commits",
-    );
+    let do_create = m.reg("cmd_do_create_reg", 1, 0, "CREATE / IMPORT commit: known");
+    let do_destroy = m.reg("cmd_do_destroy_reg", 1, 0, "DESTROY commits");
+    let do_post = m.reg("cmd_do_post_reg", 1, 0, "POST_RECV commits");
+    m.sync("command commit flags (execute edge a+1)", |b| {
+        b.assign(
+            &do_load,
+            exec_ok.land(is(op::CREATE).lor(is(op::IMPORT)).lor(is(op::RECREATE))),
+        );
+        b.assign(&do_create, exec_ok.land(is(op::CREATE).lor(is(op::IMPORT))));
+        b.assign(&do_destroy, exec_ok.land(is(op::DESTROY)));
+        b.assign(&do_post, exec_ok.land(is(op::POST_RECV)));
+    });
     let new_error = is(op::IMPORT).land(&c_err_in);
     let post_slot = wire(
         &mut m,
@@ -557,7 +601,6 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
     });
 
     // ---- commands: the accept edge reads the command's words ----
-    let cmd_idx_in = cmd_conn.slice(cb - 1, 0);
     m.sync("command read at the accept edge", |b| {
         // Read only at an accept: `cmd_base_reg` keeps the word until the
         // next one (a lookup at the commit edge needs the old word).
@@ -760,7 +803,7 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
     m.sync("command execute: status, EXPORT snapshot, response", |b| {
         b.when(busy.clone(), |b| {
             b.assign(&busy, Expr::lit(0, 1));
-            b.assign(&r_valid, Expr::lit(1, 1));
+            b.assign(&commit, Expr::lit(1, 1));
             b.assign(&r_status, &c_status);
             b.assign(&r_conn, &c_conn);
             b.assign(&r_error, exp_ok.land(pick(&c_sel, &c_error)));
@@ -784,6 +827,12 @@ pub fn elaborate(p: &ConnTableParams) -> Result<Rc<Module>, Error> {
         });
         b.when(r_valid.land(&resp_ready), |b| {
             b.assign(&r_valid, Expr::lit(0, 1));
+        });
+        // The commit edge raises the response: what the command changed is
+        // in the state when the host sees its answer.
+        b.when(commit.clone(), |b| {
+            b.assign(&commit, Expr::lit(0, 1));
+            b.assign(&r_valid, Expr::lit(1, 1));
         });
         b.when(accept.clone(), |b| b.assign(&busy, Expr::lit(1, 1)));
     });

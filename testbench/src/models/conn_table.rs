@@ -183,6 +183,9 @@ pub struct ConnTable {
     l2: Option<Lookup>,
     /// A command accepted at the previous edge, executing at the next.
     busy: Option<Cmd>,
+    /// A command executed at the previous edge (its status and response
+    /// decided), committing at the next.
+    commit: Option<(Cmd, Resp)>,
     resp: Option<Resp>,
 }
 
@@ -194,6 +197,7 @@ impl ConnTable {
             l1: None,
             l2: None,
             busy: None,
+            commit: None,
             resp: None,
         }
     }
@@ -233,7 +237,7 @@ impl ConnTable {
         Outputs {
             rd_out_valid: self.l2.is_some(),
             rd: self.l2.clone().unwrap_or_default(),
-            cmd_ready: self.busy.is_none() && self.resp.is_none(),
+            cmd_ready: self.busy.is_none() && self.commit.is_none() && self.resp.is_none(),
             resp_valid: self.resp.is_some(),
             resp: self.resp.clone().unwrap_or_default(),
         }
@@ -299,6 +303,7 @@ impl ConnTable {
             self.l1 = None;
             self.l2 = None;
             self.busy = None;
+            self.commit = None;
             self.resp = None;
             return;
         }
@@ -306,11 +311,13 @@ impl ConnTable {
         self.l2 = self.l1.take();
         self.l1 = i.rd_valid.then(|| self.lookup(i.rd_conn));
         // The command accepted at the previous edge executes now, against
-        // the state before this edge.
+        // the state before this edge (it commits at the next edge); the one
+        // executed at the previous edge commits now.
         let exec = self.busy.take().map(|c| {
             let r = self.execute(&c);
             (c, r)
         });
+        let done = self.commit.take();
         // Updates first...
         if i.up_valid {
             if let Some(x) = self.index(i.up_conn) {
@@ -334,11 +341,12 @@ impl ConnTable {
         }
         // ... then the command's commit.
         let was_resp = self.resp.is_some();
-        let was_busy = exec.is_some();
+        let was_busy = exec.is_some() || done.is_some();
         if was_resp && i.resp_ready {
             self.resp = None;
         }
-        if let Some((cmd, r)) = exec {
+        self.commit = exec;
+        if let Some((cmd, r)) = done {
             if r.status == status::OK as u8 {
                 let x = cmd.conn as usize;
                 let c = &mut self.conns[x];
