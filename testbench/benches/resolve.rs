@@ -22,7 +22,6 @@
 //! sizes.
 
 use hdl::blocks::system::SystemParams;
-use hdl::params::Params;
 use sim::driver::{Driver, DriverConfig, HostBus, Region, Resolve, StagCode, Step};
 use sim::iwarp::frames::Segment;
 use testbench::system_bench::SystemBench;
@@ -44,21 +43,7 @@ enum Method {
 }
 
 fn params(entries: u64) -> SystemParams {
-    let p = Params::new([
-        ("nics", 2),
-        ("data-width", 64),
-        ("connections", 16),
-        ("rq-depth", 4),
-        ("entries", entries),
-        ("foreign-entries", 16),
-        ("nic-id-bits", 4),
-        ("max-payload", 256),
-        ("hold-bytes", 1024),
-        ("hold-segments", 16),
-        ("hold-stags", 6),
-    ])
-    .unwrap();
-    SystemParams::from_params(&p)
+    testbench::system_bench::small_params(2, entries)
 }
 
 struct Row {

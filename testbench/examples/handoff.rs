@@ -24,32 +24,15 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use hdl::blocks::system::SystemParams;
 use hdl::params::Params;
 use sim::driver::{
     ConnCode, ConnOp, ConnState, Driver, DriverConfig, HostBus, Region, Resolve, Step,
 };
 use sim::iwarp::frames::Segment;
-use testbench::system_bench::SystemBench;
+use testbench::system_bench::{small_params, SystemBench};
 
 const PD: u32 = 0x42;
 const CONN: u16 = 3;
-
-fn params() -> Params {
-    Params::new([
-        ("nics", 2),
-        ("data-width", 64),
-        ("connections", 16),
-        ("rq-depth", 4),
-        ("entries", 16),
-        ("foreign-entries", 16),
-        ("max-payload", 256),
-        ("hold-bytes", 1024),
-        ("hold-segments", 16),
-        ("hold-stags", 6),
-    ])
-    .expect("the demo's parameters are in range")
-}
 
 /// Serve interrupts until the rx streams are drained and 300 cycles pass
 /// quietly.
@@ -114,7 +97,7 @@ fn main() -> Result<()> {
             other => bail!("unknown argument `{other}` (usage: handoff [--out DIR])"),
         }
     }
-    let p = params();
+    let p = small_params(2, 16);
     let design = hdl::design::standard(&Params::default())?;
     let files = design
         .write(&out, &Params::default())
@@ -135,8 +118,10 @@ fn main() -> Result<()> {
 missing) or `sudo apt-get install verilator`"
         );
     }
-    println!("2. building the 2-NIC system ({p}) with Verilator ...");
-    let mut b = SystemBench::new("handoff_demo", &SystemParams::from_params(&p));
+    println!(
+        "2. building a small 2-NIC system (16 STag entries, 16 connections each) with Verilator"
+    );
+    let mut b = SystemBench::new("handoff_demo", &p);
     let mut cfg = DriverConfig::new(2);
     cfg.resolve = Resolve::SingleQuery;
     cfg.irq_latency = 200;

@@ -33,6 +33,29 @@ use sim::iwarp::frames::{self, Body, Segment, TermCode};
 use sim::regs::events as E;
 use sim::{Model, Port};
 
+/// The small `system` configuration of the system tests, the resolve
+/// bench and the handoff demo: `nics` NICs, `entries` own STag entries
+/// each, 64-bit data, 16 connections x 4 receive buffers, 16 foreign slots,
+/// 256-byte FPDUs and a hold queue of 16 segments / 1 KiB / 6 STags (one
+/// Verilator build per (nics, entries)).
+pub fn small_params(nics: u64, entries: u64) -> SystemParams {
+    let p = hdl::params::Params::new([
+        ("nics", nics),
+        ("data-width", 64),
+        ("connections", 16),
+        ("rq-depth", 4),
+        ("entries", entries),
+        ("foreign-entries", 16),
+        ("nic-id-bits", 4),
+        ("max-payload", 256),
+        ("hold-bytes", 1024),
+        ("hold-segments", 16),
+        ("hold-stags", 6),
+    ])
+    .expect("the small system parameters are in range");
+    SystemParams::from_params(&p)
+}
+
 /// Bits of `m_axi_awid` that are the NIC's own id (the arbiter adds the NIC
 /// index above them, docs/host_arbiter.md).
 pub const NIC_AWID_BITS: u32 = 4;

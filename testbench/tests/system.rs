@@ -13,7 +13,6 @@
 use std::ops::Range;
 
 use hdl::blocks::system::SystemParams;
-use hdl::params::Params;
 use rand::rngs::StdRng;
 use rand::Rng;
 use sim::axis::AxisFrame;
@@ -35,21 +34,7 @@ const PD: u32 = 0x42;
 
 /// The small configuration of every test (one Verilator build per NIC count).
 fn params(nics: u64) -> SystemParams {
-    let p = Params::new([
-        ("nics", nics),
-        ("data-width", 64),
-        ("connections", 16),
-        ("rq-depth", 4),
-        ("entries", 16),
-        ("foreign-entries", 16),
-        ("nic-id-bits", 4),
-        ("max-payload", 256),
-        ("hold-bytes", 1024),
-        ("hold-segments", 16),
-        ("hold-stags", 6),
-    ])
-    .unwrap();
-    SystemParams::from_params(&p)
+    testbench::system_bench::small_params(nics, 16)
 }
 
 /// The driver's LIST_DMA export buffer (16 records).
