@@ -550,6 +550,70 @@ pub enum Outcome {
     CopiesRemoved(Vec<(usize, StagCode)>),
 }
 
+/// Where one group of the STAG block's entry registers is (system bus
+/// offsets inside a NIC's window): (LO, HI) pairs, PD, ATTR.
+struct EntryRegs {
+    dma_base: (u64, u64),
+    va_base: (u64, u64),
+    length: (u64, u64),
+    pd: u64,
+    attr: u64,
+}
+
+/// The `CMD_*` entry registers (REGISTER, INSTALL).
+const CMD_ENTRY: EntryRegs = EntryRegs {
+    dma_base: (
+        S::BASE + S::CMD_DMA_BASE_LO_OFFSET,
+        S::BASE + S::CMD_DMA_BASE_HI_OFFSET,
+    ),
+    va_base: (
+        S::BASE + S::CMD_VA_BASE_LO_OFFSET,
+        S::BASE + S::CMD_VA_BASE_HI_OFFSET,
+    ),
+    length: (
+        S::BASE + S::CMD_LENGTH_LO_OFFSET,
+        S::BASE + S::CMD_LENGTH_HI_OFFSET,
+    ),
+    pd: S::BASE + S::CMD_PD_OFFSET,
+    attr: S::BASE + S::CMD_ATTR_OFFSET,
+};
+
+/// The `RESP_*` entry registers (QUERY's answer).
+const RESP_ENTRY: EntryRegs = EntryRegs {
+    dma_base: (
+        S::BASE + S::RESP_DMA_BASE_LO_OFFSET,
+        S::BASE + S::RESP_DMA_BASE_HI_OFFSET,
+    ),
+    va_base: (
+        S::BASE + S::RESP_VA_BASE_LO_OFFSET,
+        S::BASE + S::RESP_VA_BASE_HI_OFFSET,
+    ),
+    length: (
+        S::BASE + S::RESP_LENGTH_LO_OFFSET,
+        S::BASE + S::RESP_LENGTH_HI_OFFSET,
+    ),
+    pd: S::BASE + S::RESP_PD_OFFSET,
+    attr: S::BASE + S::RESP_ATTR_OFFSET,
+};
+
+/// The `LIST_*` cursor window's entry registers.
+const LIST_ENTRY: EntryRegs = EntryRegs {
+    dma_base: (
+        S::BASE + S::LIST_DMA_BASE_LO_OFFSET,
+        S::BASE + S::LIST_DMA_BASE_HI_OFFSET,
+    ),
+    va_base: (
+        S::BASE + S::LIST_VA_BASE_LO_OFFSET,
+        S::BASE + S::LIST_VA_BASE_HI_OFFSET,
+    ),
+    length: (
+        S::BASE + S::LIST_LENGTH_LO_OFFSET,
+        S::BASE + S::LIST_LENGTH_HI_OFFSET,
+    ),
+    pd: S::BASE + S::LIST_PD_OFFSET,
+    attr: S::BASE + S::LIST_ATTR_OFFSET,
+};
+
 /// The driver's configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DriverConfig {
@@ -736,6 +800,45 @@ impl Driver {
             .map_err(|source| DriverError::Bus { nic, source })
     }
 
+    /// Read an entry's registers (`RESP_*` or `LIST_*`): the region and the
+    /// raw ATTR word (which also holds LIST_ATTR.LAST).
+    fn read_region(
+        &mut self,
+        bus: &mut dyn HostBus,
+        nic: usize,
+        at: &EntryRegs,
+    ) -> Result<(Region, u32), DriverError> {
+        let dma_base = self.rd64(bus, nic, at.dma_base.0, at.dma_base.1)?;
+        let va_base = self.rd64(bus, nic, at.va_base.0, at.va_base.1)?;
+        let length = self.rd64(bus, nic, at.length.0, at.length.1)?;
+        let pd = self.rd(bus, nic, at.pd)?;
+        let attr = self.rd(bus, nic, at.attr)?;
+        let region = Region {
+            dma_base,
+            va_base,
+            length,
+            pd,
+            ..Region::default()
+        }
+        .with_attr(attr);
+        Ok((region, attr))
+    }
+
+    /// Write an entry's registers (`CMD_*`).
+    fn write_region(
+        &mut self,
+        bus: &mut dyn HostBus,
+        nic: usize,
+        at: &EntryRegs,
+        r: &Region,
+    ) -> Result<(), DriverError> {
+        self.wr64(bus, nic, at.dma_base.0, at.dma_base.1, r.dma_base)?;
+        self.wr64(bus, nic, at.va_base.0, at.va_base.1, r.va_base)?;
+        self.wr64(bus, nic, at.length.0, at.length.1, r.length)?;
+        self.wr(bus, nic, at.pd, r.pd)?;
+        self.wr(bus, nic, at.attr, r.attr())
+    }
+
     fn rd64(
         &mut self,
         bus: &mut dyn HostBus,
@@ -828,30 +931,7 @@ impl Driver {
             self.wr(bus, nic, b(S::CMD_STAG_OFFSET), stag)?;
         }
         if matches!(op, StagOp::Register | StagOp::Install) {
-            let r = region;
-            self.wr64(
-                bus,
-                nic,
-                b(S::CMD_DMA_BASE_LO_OFFSET),
-                b(S::CMD_DMA_BASE_HI_OFFSET),
-                r.dma_base,
-            )?;
-            self.wr64(
-                bus,
-                nic,
-                b(S::CMD_VA_BASE_LO_OFFSET),
-                b(S::CMD_VA_BASE_HI_OFFSET),
-                r.va_base,
-            )?;
-            self.wr64(
-                bus,
-                nic,
-                b(S::CMD_LENGTH_LO_OFFSET),
-                b(S::CMD_LENGTH_HI_OFFSET),
-                r.length,
-            )?;
-            self.wr(bus, nic, b(S::CMD_PD_OFFSET), r.pd)?;
-            self.wr(bus, nic, b(S::CMD_ATTR_OFFSET), r.attr())?;
+            self.write_region(bus, nic, &CMD_ENTRY, &region)?;
         }
         if op == StagOp::ListDma {
             self.wr64(
@@ -896,36 +976,7 @@ impl Driver {
             stag
         };
         let region = if op == StagOp::Query && code == StagCode::Ok {
-            let dma_base = self.rd64(
-                bus,
-                nic,
-                b(S::RESP_DMA_BASE_LO_OFFSET),
-                b(S::RESP_DMA_BASE_HI_OFFSET),
-            )?;
-            let va_base = self.rd64(
-                bus,
-                nic,
-                b(S::RESP_VA_BASE_LO_OFFSET),
-                b(S::RESP_VA_BASE_HI_OFFSET),
-            )?;
-            let length = self.rd64(
-                bus,
-                nic,
-                b(S::RESP_LENGTH_LO_OFFSET),
-                b(S::RESP_LENGTH_HI_OFFSET),
-            )?;
-            let pd = self.rd(bus, nic, b(S::RESP_PD_OFFSET))?;
-            let attr = self.rd(bus, nic, b(S::RESP_ATTR_OFFSET))?;
-            Some(
-                Region {
-                    dma_base,
-                    va_base,
-                    length,
-                    pd,
-                    ..Region::default()
-                }
-                .with_attr(attr),
-            )
+            Some(self.read_region(bus, nic, &RESP_ENTRY)?.0)
         } else {
             None
         };
@@ -1103,35 +1154,7 @@ impl Driver {
         nic: usize,
         stag: u32,
     ) -> Result<(Entry, bool), DriverError> {
-        let b = |o: u64| S::BASE + o;
-        let dma_base = self.rd64(
-            bus,
-            nic,
-            b(S::LIST_DMA_BASE_LO_OFFSET),
-            b(S::LIST_DMA_BASE_HI_OFFSET),
-        )?;
-        let va_base = self.rd64(
-            bus,
-            nic,
-            b(S::LIST_VA_BASE_LO_OFFSET),
-            b(S::LIST_VA_BASE_HI_OFFSET),
-        )?;
-        let length = self.rd64(
-            bus,
-            nic,
-            b(S::LIST_LENGTH_LO_OFFSET),
-            b(S::LIST_LENGTH_HI_OFFSET),
-        )?;
-        let pd = self.rd(bus, nic, b(S::LIST_PD_OFFSET))?;
-        let attr = self.rd(bus, nic, b(S::LIST_ATTR_OFFSET))?;
-        let region = Region {
-            dma_base,
-            va_base,
-            length,
-            pd,
-            ..Region::default()
-        }
-        .with_attr(attr);
+        let (region, attr) = self.read_region(bus, nic, &LIST_ENTRY)?;
         Ok((Entry { stag, region }, attr & S::LIST_ATTR_LAST_MASK != 0))
     }
 

@@ -28,6 +28,7 @@ use std::rc::Rc;
 
 use crate::blocks::stag_table::{op, status};
 use crate::ir::{Block, Expr, Module, ModuleBuilder};
+use crate::params;
 use crate::Error;
 
 /// Parameters of a `direct_resolver`.
@@ -55,12 +56,11 @@ impl DirectResolverParams {
                 self.name
             )))
         };
-        if !(2..=8).contains(&self.nics) {
-            return err(format!("nics {} must be from 2 to 8", self.nics));
-        }
-        if !(1..=8).contains(&self.nic_id_bits) || self.nics > 1 << self.nic_id_bits {
+        params::check("nics", self.nics as u64)?;
+        params::check("nic-id-bits", self.nic_id_bits as u64)?;
+        if self.nics > 1 << self.nic_id_bits {
             return err(format!(
-                "nic_id_bits {} must be from 1 to 8 and name all {} NICs",
+                "nic_id_bits {} must name all {} NICs",
                 self.nic_id_bits, self.nics
             ));
         }
@@ -473,7 +473,7 @@ mod tests {
         };
         assert_eq!(
             elaborate(&bad).unwrap_err().to_string(),
-            "design: direct_resolver `dr`: nic_id_bits 1 must be from 1 to 8 and name all 3 NICs"
+            "design: direct_resolver `dr`: nic_id_bits 1 must name all 3 NICs"
         );
     }
 }

@@ -31,6 +31,7 @@ use crate::blocks::rx_place::{AWCACHE, AWPROT, ID_BITS};
 use crate::blocks::stag_table::StagTableParams;
 use crate::iface::{AxiSpec, AxisSpec, Side};
 use crate::ir::{clog2, Expr, Module, ModuleBuilder};
+use crate::params;
 use crate::Error;
 
 /// Bytes of one exported record.
@@ -50,12 +51,7 @@ pub struct ListExportParams {
 
 impl ListExportParams {
     pub fn validate(&self) -> Result<(), Error> {
-        if ![64, 128, 256].contains(&self.data_width) {
-            return Err(Error::Design(format!(
-                "list_export `{}`: data width {} must be 64, 128 or 256",
-                self.name, self.data_width
-            )));
-        }
+        params::check("data-width", self.data_width as u64)?;
         self.table.validate()
     }
 }
